@@ -1,0 +1,31 @@
+/**
+ * The key-value store behind rate limits, caches, revocation lists, single-use tickets and
+ * pub/sub. In memory when embedded, Redis when REDIS_URL is set; nothing else asks which.
+ */
+export interface WindowHit {
+  /** hits in the current window, this one included */
+  count: number;
+  /** milliseconds until the window resets */
+  resetMs: number;
+}
+
+export type MessageHandler = (message: string) => void;
+
+export interface KeyValueStore {
+  readonly kind: 'memory' | 'redis';
+  get(key: string): Promise<string | null>;
+  getMany(keys: string[]): Promise<(string | null)[]>;
+  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  /** set only when absent; true when this call set it */
+  setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** read and delete in one step: what single-use tickets need */
+  take(key: string): Promise<string | null>;
+  del(...keys: string[]): Promise<void>;
+  /** counts a hit in a fixed window that starts with the first hit (atomic) */
+  hit(key: string, windowMs: number): Promise<WindowHit>;
+  publish(channel: string, message: string): Promise<void>;
+  /** returns an unsubscribe function */
+  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { TrustProxy } from './config/index.js';
+import type { Container } from './container.js';
+import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
+import { registerMetrics } from './http/plugins/metrics.js';
+import { registerOpenApi } from './http/plugins/openapi.js';
+import { createRateLimiter, registerRateLimits } from './http/plugins/rate-limit.js';
+import { genRequestId, registerRequestId } from './http/plugins/request-id.js';
+import { registerSecurity } from './http/plugins/security.js';
+import { healthRoutes } from './http/routes/health.js';
+import { ProblemSchema } from './http/schemas/common.js';
+
+/**
+ * Body validation never coerces ("1" is not a number) and never drops unknown keys (they are
+ * a 422); query strings and path parameters coerce, since they only ever arrive as text.
+ */
+function validators() {
+  const common = { allErrors: true, removeAdditional: false, useDefaults: true, strict: false } as const;
+  const body = addFormats.default(new Ajv.default({ ...common, coerceTypes: false }));
+  const params = addFormats.default(new Ajv.default({ ...common, coerceTypes: 'array' }));
+  return { body, params };
+}
+
+/** Never trusts X-Forwarded-For unless TRUST_PROXY names the proxies (or a hop count). */
+function trustProxyOption(setting: TrustProxy): boolean | string | ((address: string, hop: number) => boolean) {
+  if (typeof setting === 'number') return (_address, hop) => hop < setting;
+  if (Array.isArray(setting)) return setting.join(',');
+  return setting;
+}
+
+/** A Fastify instance on the given container. No side effects on import; call it as often as needed. */
+export interface BuildAppOptions {
+  /** more routes under the API prefix (embedding Tessera, or a test's probe routes) */
+  extraApiRoutes?: (api: FastifyInstance) => void;
+}
+
+export async function buildApp(container: Container, options: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const { config, logger } = container;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    genReqId: genRequestId,
+    trustProxy: trustProxyOption(config.server.trustProxy),
+    bodyLimit: config.server.bodyLimitBytes,
+    requestTimeout: config.server.requestTimeoutMs,
+    connectionTimeout: 0,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    clientErrorHandler: clientErrorHandler(logger),
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+  });
+
+  const ajv = validators();
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.params).compile(schema));
+  app.addSchema(ProblemSchema);
+
+  registerRequestId(app);
+  registerErrorHandling(app);
+  await registerSecurity(app, config);
+  registerMetrics(app, container.metrics, config);
+  await registerOpenApi(app, config);
+
+  const limiter = createRateLimiter(container.kv, container.metrics, config.rateLimit.enabled);
+  registerRateLimits(app, limiter, config);
+
+  healthRoutes(app, container);
+  await app.register(
+    async (api) => {
+      // Capability routes (auth, profiles, files, events, admin) register here.
+      options.extraApiRoutes?.(api);
+    },
+    { prefix: config.server.apiPrefix },
+  );
+
+  await app.ready();
+  return app;
+}

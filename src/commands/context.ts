@@ -1,0 +1,40 @@
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { buildContainer, type Container } from '../container.js';
+import { createLogger } from '../logger.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
+
+/** A failure the CLI reports as one line and exit 1. */
+export class CommandError extends Error {}
+
+/** A usage mistake: exit 2. */
+export class UsageError extends Error {}
+
+export function readConfigOrExit(env: NodeJS.ProcessEnv): Readonly<Config> {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) console.error(`tessera: configuration: ${p}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+/**
+ * Opens the container for a one-shot command. On the embedded database it takes the
+ * data-dir lock first, so a command never opens data a running server holds.
+ */
+export async function withContainer<T>(config: Readonly<Config>, name: string, fn: (c: Container) => Promise<T>): Promise<T> {
+  const release = config.database.url ? () => undefined : acquireDataDirLock(config.dataDir, `tessera ${name}`);
+  try {
+    const container = await buildContainer(config, { logger: createLogger({ ...config, logging: { level: 'warn', format: 'json' } }) });
+    try {
+      return await fn(container);
+    } finally {
+      await container.close();
+    }
+  } finally {
+    release();
+  }
+}

@@ -1,0 +1,69 @@
+import type { Kysely } from 'kysely';
+import { buildApp } from '../app.js';
+import { buildContainer } from '../container.js';
+import { migrateUp } from '../db/migrator.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
+import { readConfigOrExit } from './context.js';
+
+/** `tessera serve`: migrate (unless MIGRATE_ON_START=false), listen, and shut down gracefully. */
+export async function serveCommand(): Promise<void> {
+  const started = performance.now();
+  const config = readConfigOrExit(process.env);
+  const release = config.database.url ? () => undefined : acquireDataDirLock(config.dataDir, 'tessera serve');
+  const container = await buildContainer(config).catch((err: unknown) => {
+    release();
+    throw err;
+  });
+  const { logger } = container;
+  try {
+    if (config.database.migrateOnStart) {
+      const applied = await migrateUp(container.database.db as unknown as Kysely<unknown>);
+      if (applied.length) logger.info({ applied }, 'migrations applied');
+    }
+  } catch (err) {
+    await container.close();
+    release();
+    throw err;
+  }
+  const app = await buildApp(container);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      logger.error('in-flight requests did not finish in SHUTDOWN_TIMEOUT_MS; exiting');
+      release();
+      process.exit(1);
+    }, config.server.shutdownTimeoutMs);
+    force.unref();
+    try {
+      await app.close();
+      await container.close();
+    } finally {
+      release();
+    }
+    logger.info('stopped');
+    logger.flush?.();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  await app.listen({ host: config.server.host, port: config.server.port });
+  logger.info(
+    {
+      url: config.server.publicUrl,
+      environment: config.environment,
+      database: container.database.kind,
+      kv: container.kv.kind,
+      storage: container.storage.kind,
+      startupMs: Math.round(performance.now() - started),
+    },
+    'tessera is serving',
+  );
+}

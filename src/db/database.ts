@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { Config } from '../config/index.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './types.js';
+
+export interface PoolStats {
+  total: number;
+  idle: number;
+  waiting: number;
+  max: number;
+}
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  kind: 'embedded' | 'postgres';
+  /** one cheap round trip, bounded in time */
+  ping(timeoutMs?: number): Promise<void>;
+  poolStats(): PoolStats;
+  close(): Promise<void>;
+}
+
+// pg returns bigint (int8) as strings; counts and sizes here fit easily in a JS number.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function openDatabase(
+  config: Pick<Config, 'database' | 'dataDir'>,
+  options: { embeddedDir?: string } = {},
+): Promise<DatabaseHandle> {
+  if (config.database.url) return openPostgres(config.database);
+  const dir = options.embeddedDir ?? path.join(config.dataDir, 'db');
+  if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir === 'memory://' ? undefined : dir);
+  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
+  let busy = 0;
+  return {
+    db,
+    kind: 'embedded',
+    async ping() {
+      busy++;
+      try {
+        await sql`select 1`.execute(db);
+      } finally {
+        busy--;
+      }
+    },
+    poolStats: () => ({ total: 1, idle: busy ? 0 : 1, waiting: Math.max(0, busy - 1), max: 1 }),
+    close: () => db.destroy(),
+  };
+}
+
+function openPostgres(settings: Config['database']): DatabaseHandle {
+  const max = settings.poolSize + settings.maxOverflow;
+  const pool = new pg.Pool({
+    connectionString: settings.url ?? undefined,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: Math.min(settings.poolTimeoutMs, 5_000),
+    statement_timeout: settings.statementTimeoutMs || undefined,
+    application_name: 'tessera',
+    keepAlive: true,
+  });
+  // An idle client losing its server must not crash the process; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'postgres',
+    async ping(timeoutMs = 2_000) {
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database ping timed out');
+    },
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
+    close: () => db.destroy(),
+  };
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(message), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+/** True when an error means "the database cannot be reached", as opposed to a bad query. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  if (!err || typeof err !== 'object') return false;
+  const e = err as { code?: unknown; message?: unknown; errors?: unknown };
+  if (typeof e.code === 'string' && UNAVAILABLE_CODES.has(e.code)) return true;
+  const msg = typeof e.message === 'string' ? e.message : '';
+  if (/Connection terminated|timeout exceeded when trying to connect|database ping timed out|Client has encountered a connection error/i.test(msg)) return true;
+  if (Array.isArray(e.errors)) return e.errors.some(isDatabaseUnavailable);
+  return false;
+}

@@ -1,0 +1,49 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import ipaddr from 'ipaddr.js';
+import type { Config } from '../../config/index.js';
+import { AppError } from '../../errors/app-error.js';
+import type { Metrics } from '../../metrics.js';
+
+export function addressAllowed(ip: string, cidrs: readonly string[]): boolean {
+  let addr: ipaddr.IPv4 | ipaddr.IPv6;
+  try {
+    addr = ipaddr.process(ip); // IPv4-mapped IPv6 (::ffff:10.0.0.1) becomes IPv4
+  } catch {
+    return false;
+  }
+  return cidrs.some((c) => {
+    try {
+      const range = c.includes('/') ? ipaddr.parseCIDR(c) : ipaddr.parseCIDR(`${c}/${ipaddr.parse(c).kind() === 'ipv4' ? 32 : 128}`);
+      return addr.kind() === range[0].kind() && addr.match(range);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  if (!header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice(7));
+  const want = Buffer.from(token);
+  return given.length === want.length && timingSafeEqual(given, want);
+}
+
+export function registerMetrics(app: FastifyInstance, metrics: Metrics, config: Readonly<Config>): void {
+  app.addHook('onResponse', async (request, reply) => {
+    // Route templates, never raw URLs: unknown paths share one label so scanners cannot blow up cardinality.
+    const route = request.routeOptions.url ?? '__unmatched__';
+    const labels = { method: request.method, route, status: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  if (!config.metrics.enabled) return;
+  app.get(config.metrics.path, { schema: { hide: true }, config: { apiRateLimit: false } }, async (request, reply) => {
+    const token = config.metrics.token;
+    const allowed = (token !== null && tokenMatches(request.headers.authorization, token)) || addressAllowed(request.ip, config.metrics.allow);
+    if (!allowed) throw new AppError('metrics_forbidden', { detail: 'Allowed from METRICS_ALLOW ranges or with METRICS_TOKEN' });
+    reply.header('cache-control', 'no-store');
+    return reply.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+}

@@ -1,0 +1,304 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { Type } from 'typebox';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BACKEND } from '../helpers/services.js';
+import { createTestApp, type TestApp } from '../helpers/test-app.js';
+
+// A probe route with a body schema, so the HTTP core's answers to bad bodies can be checked
+// before any capability route exists. Real routes are held to the same answers in their suites.
+const probeRoutes = {
+  extraApiRoutes: (api: FastifyInstance) => {
+    api.post(
+      '/probe',
+      {
+        schema: {
+          body: Type.Object(
+            { name: Type.String({ minLength: 1, maxLength: 10 }), count: Type.Integer({ minimum: 0 }) },
+            { additionalProperties: false },
+          ),
+        },
+      },
+      async (request) => ({ echo: request.body }),
+    );
+    api.get('/probe', async () => ({ ok: true, padding: 'x'.repeat(4000) }));
+  },
+};
+
+function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
+  expect(res.statusCode).toBe(status);
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+  const body = JSON.parse(res.body) as Record<string, unknown>;
+  expect(body).toMatchObject({ status, code, type: `urn:tessera:problem:${code}` });
+  expect(typeof body.title).toBe('string');
+  expect(body.request_id).toBe(res.headers['x-request-id']);
+  expect(res.body).not.toMatch(/at .*\.(ts|js):\d+|node_modules|\/work\//); // no stack, no paths
+  return body;
+}
+
+describe(`HTTP core (${BACKEND})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(probeRoutes);
+  });
+  afterAll(() => t?.close());
+
+  it('GET /health is liveness without I/O: healthy and the version', async () => {
+    const res = await t.app.inject('/health');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({ status: 'healthy', version: t.config.version });
+  });
+
+  it('GET /ready reports each dependency', async () => {
+    const res = await t.app.inject('/ready');
+    expect(res.statusCode).toBe(200);
+    expect(res.json()).toEqual({
+      status: 'ready',
+      database: 'ok',
+      redis: BACKEND === 'postgres' ? 'ok' : 'disabled',
+      storage: 'ok',
+    });
+  });
+
+  it('every response carries X-Request-Id; a valid incoming one is kept, garbage and huge ones replaced', async () => {
+    const kept = await t.app.inject({ url: '/health', headers: { 'x-request-id': 'abc-123_ok' } });
+    expect(kept.headers['x-request-id']).toBe('abc-123_ok');
+    for (const bad of ['<script>alert(1)</script>', 'a b c', 'x'.repeat(10_000), '../../etc']) {
+      const res = await t.app.inject({ url: '/health', headers: { 'x-request-id': bad } });
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+    const missing = await t.app.inject('/nope');
+    expect(missing.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('unknown route: 404 problem; known path, wrong method: 405 with Allow', async () => {
+    expectProblem(await t.app.inject('/api/v1/does-not-exist'), 404, 'not_found');
+    const res = await t.app.inject({ method: 'DELETE', url: '/health' });
+    expectProblem(res, 405, 'method_not_allowed');
+    expect(res.headers.allow).toBe('GET');
+  });
+
+  it('path traversal attempts are plain 404s', async () => {
+    for (const url of ['/..%2f..%2fetc/passwd', '/%2e%2e/%2e%2e/etc/passwd', '/uploads/..%2f..%2fpackage.json', '/api/v1/../../etc/passwd']) {
+      const res = await t.app.inject(url);
+      expect([400, 404]).toContain(res.statusCode);
+      expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(res.body).not.toContain('root:');
+    }
+  });
+
+  it('malformed JSON is 400 malformed_json', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json' }, payload: '{"name": "a",' });
+    expectProblem(res, 400, 'malformed_json');
+  });
+
+  it('a wrong media type is 415', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/xml' }, payload: '<a/>' });
+    expectProblem(res, 415, 'unsupported_media_type');
+  });
+
+  it('a 10 MB body is 413 and the process keeps serving', async () => {
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/probe',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ name: 'x'.repeat(10 * 1024 * 1024) }),
+    });
+    expectProblem(res, 413, 'payload_too_large');
+    expect((await t.app.inject('/health')).statusCode).toBe(200);
+  });
+
+  it('validation is 422 with field-level errors: wrong types are not coerced, unknown keys refused', async () => {
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/probe', payload: { name: 'x'.repeat(11), count: '3', extra: true } });
+    const body = expectProblem(res, 422, 'validation_failed');
+    const fields = (body.errors as { field: string }[]).map((e) => e.field).sort();
+    expect(fields).toEqual(['count', 'extra', 'name']);
+    const ok = await t.app.inject({ method: 'POST', url: '/api/v1/probe', payload: { name: 'ok', count: 3 } });
+    expect(ok.json()).toEqual({ echo: { name: 'ok', count: 3 } });
+  });
+
+  it('security headers: nosniff, frame deny, CSP; no HSTS outside production', async () => {
+    const res = await t.app.inject('/health');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(res.headers['x-frame-options']).toBe('DENY');
+    expect(res.headers['content-security-policy']).toContain("default-src 'self'");
+    expect(res.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('bodies over 1 KB are compressed with br or gzip; small ones are not', async () => {
+    const br = await t.app.inject({ url: '/api/v1/probe', headers: { 'accept-encoding': 'br' } });
+    expect(br.headers['content-encoding']).toBe('br');
+    const gz = await t.app.inject({ url: '/api/v1/probe', headers: { 'accept-encoding': 'gzip' } });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    const small = await t.app.inject({ url: '/health', headers: { 'accept-encoding': 'gzip, br' } });
+    expect(small.headers['content-encoding']).toBeUndefined();
+  });
+
+  it('CORS: localhost origins are allowed in development, others are not', async () => {
+    const ok = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/probe', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    expect(ok.headers['access-control-allow-origin']).toBe('http://localhost:5173');
+    expect(ok.headers['access-control-allow-credentials']).toBe('true');
+    const evil = await t.app.inject({ url: '/health', headers: { origin: 'https://evil.example' } });
+    expect(evil.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('/metrics: Prometheus text for loopback, 403 from a public address', async () => {
+    await t.app.inject('/health');
+    const res = await t.app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain/);
+    expect(res.body).toMatch(/http_requests_total\{method="GET",route="\/health",status="200"\} \d+/);
+    expect(res.body).toContain('http_request_duration_seconds_bucket');
+    expect(res.body).toMatch(/tessera_db_pool_connections\{state="max"\} \d+/);
+    expect(res.body).toContain('tessera_process_resident_memory_bytes');
+    expectProblem(await t.app.inject({ url: '/metrics', remoteAddress: '8.8.8.8' }), 403, 'metrics_forbidden');
+  });
+
+  it('/openapi.json is OpenAPI 3.1 generated from the routes; /docs serves the UI', async () => {
+    const doc = (await t.app.inject('/openapi.json')).json() as { openapi: string; paths: Record<string, unknown> };
+    expect(doc.openapi).toBe('3.1.0');
+    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/health', '/ready', '/api/v1/probe']));
+    const docs = await t.app.inject('/docs/');
+    expect(docs.statusCode).toBe(200);
+    expect(docs.headers['content-type']).toMatch(/text\/html/);
+  });
+
+  it('request logs are JSON with the request id and never the Authorization header', async () => {
+    await t.app.inject({ url: '/health', headers: { 'x-request-id': 'log-check-1', authorization: 'Bearer super-secret-token' } });
+    const lines = t.logs().filter((l) => l.reqId === 'log-check-1');
+    expect(lines.length).toBeGreaterThan(0);
+    expect(JSON.stringify(t.logs())).not.toContain('super-secret-token');
+  });
+
+  it('oversized headers (64 KB) get a 431 problem from the socket layer, and the server keeps serving', async () => {
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = t.app.server.address() as AddressInfo;
+    const res = await new Promise<{ status: number; type: string; body: string; id: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '/health', headers: { 'x-big': 'a'.repeat(64 * 1024) } }, (r) => {
+        let body = '';
+        r.on('data', (c: Buffer) => (body += c.toString()));
+        r.on('end', () => resolve({ status: r.statusCode ?? 0, type: String(r.headers['content-type']), body, id: String(r.headers['x-request-id']) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(res.status).toBe(431);
+    expect(res.type).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.body)).toMatchObject({ status: 431, code: 'headers_too_large', request_id: res.id });
+    const after = await fetch(`http://127.0.0.1:${port}/health`);
+    expect(after.status).toBe(200);
+  });
+});
+
+describe(`configured hosts, production headers and metrics (${BACKEND})`, () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp({
+      env: {
+        ENVIRONMENT: 'production',
+        JWT_SECRET_KEY: 'k'.repeat(40),
+        ALLOW_EMBEDDED_IN_PRODUCTION: 'true',
+        ALLOWED_HOSTS: 'api.example.com,*.tessera.test',
+        ALLOWED_ORIGINS: 'https://app.example.com',
+        METRICS_TOKEN: 'metrics-token-0123456789',
+        LOG_LEVEL: 'warn',
+      },
+    });
+  });
+  afterAll(() => t?.close());
+
+  it('a Host outside ALLOWED_HOSTS is 400 host_not_allowed; listed and wildcard hosts pass; probes are exempt', async () => {
+    expectProblem(await t.app.inject({ url: '/openapi.json', headers: { host: 'evil.example' } }), 400, 'host_not_allowed');
+    expect((await t.app.inject({ url: '/openapi.json', headers: { host: 'api.example.com' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/openapi.json', headers: { host: 'eu.tessera.test:8443' } })).statusCode).toBe(200);
+    expect((await t.app.inject({ url: '/health', headers: { host: '10.1.2.3:8000' } })).statusCode).toBe(200);
+  });
+
+  it('HSTS in production; CORS only for the listed origins, localhost refused', async () => {
+    const res = await t.app.inject({ url: '/openapi.json', headers: { host: 'api.example.com', origin: 'https://app.example.com' } });
+    expect(res.headers['strict-transport-security']).toContain('max-age=31536000');
+    expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    const local = await t.app.inject({ url: '/openapi.json', headers: { host: 'api.example.com', origin: 'http://localhost:3000' } });
+    expect(local.headers['access-control-allow-origin']).toBeUndefined();
+  });
+
+  it('docs are off in production unless DOCS_URL is set', async () => {
+    expect((await t.app.inject({ url: '/docs/', headers: { host: 'api.example.com' } })).statusCode).toBe(404);
+  });
+
+  it('/metrics from a public address needs METRICS_TOKEN', async () => {
+    const base = { url: '/metrics', remoteAddress: '203.0.113.9', headers: { host: 'api.example.com' } };
+    expectProblem(await t.app.inject(base), 403, 'metrics_forbidden');
+    expectProblem(await t.app.inject({ ...base, headers: { ...base.headers, authorization: 'Bearer wrong-token-0123456789' } }), 403, 'metrics_forbidden');
+    const ok = await t.app.inject({ ...base, headers: { ...base.headers, authorization: 'Bearer metrics-token-0123456789' } });
+    expect(ok.statusCode).toBe(200);
+  });
+});
+
+describe(`ENABLE_METRICS=false (${BACKEND})`, () => {
+  it('removes /metrics', async () => {
+    const t = await createTestApp({ env: { ENABLE_METRICS: 'false' } });
+    try {
+      expectProblem(await t.app.inject('/metrics'), 404, 'not_found');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe(`rate limits (${BACKEND})`, () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp({ ...probeRoutes, env: { RATE_LIMIT_API: '3/minute' } });
+    // A second instance on the same stores: on Redis the count is shared across instances.
+    b = await createTestApp({ ...probeRoutes, sameStoresAs: a });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('counts per client address, answers 429 problem with Retry-After and RateLimit-* headers, across instances', async () => {
+    const ip = { remoteAddress: '198.51.100.7' };
+    const first = await a.app.inject({ url: '/api/v1/probe', ...ip });
+    expect(first.statusCode).toBe(200);
+    expect(first.headers['ratelimit-limit']).toBe('3');
+    expect(first.headers['ratelimit-remaining']).toBe('2');
+    expect((await b.app.inject({ url: '/api/v1/probe', ...ip })).statusCode).toBe(200);
+    expect((await a.app.inject({ url: '/api/v1/probe', ...ip })).statusCode).toBe(200);
+    const limited = await b.app.inject({ url: '/api/v1/probe', ...ip });
+    const body = expectProblem(limited, 429, 'rate_limited');
+    expect(body.limit).toBe('api');
+    expect(Number(limited.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(limited.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(limited.headers['ratelimit-remaining']).toBe('0');
+    // Another client is not affected; health probes are never limited.
+    expect((await a.app.inject({ url: '/api/v1/probe', remoteAddress: '198.51.100.8' })).statusCode).toBe(200);
+    expect((await a.app.inject({ url: '/health', ...ip })).statusCode).toBe(200);
+  });
+
+  it('X-Forwarded-For is not trusted by default: spoofing it does not escape the limit', async () => {
+    const ip = '198.51.100.20';
+    for (let i = 0; i < 3; i++) {
+      await a.app.inject({ url: '/api/v1/probe', remoteAddress: ip, headers: { 'x-forwarded-for': `203.0.113.${i}` } });
+    }
+    const res = await a.app.inject({ url: '/api/v1/probe', remoteAddress: ip, headers: { 'x-forwarded-for': '203.0.113.99' } });
+    expect(res.statusCode).toBe(429);
+  });
+});
+
+describe(`TRUST_PROXY (${BACKEND})`, () => {
+  it('with the proxy named, the forwarded client address is the one counted', async () => {
+    const t = await createTestApp({ ...probeRoutes, env: { RATE_LIMIT_API: '1/minute', TRUST_PROXY: '10.0.0.1' } });
+    try {
+      const viaProxy = (client: string) => t.app.inject({ url: '/api/v1/probe', remoteAddress: '10.0.0.1', headers: { 'x-forwarded-for': client } });
+      expect((await viaProxy('203.0.113.1')).statusCode).toBe(200);
+      expect((await viaProxy('203.0.113.2')).statusCode).toBe(200);
+      expect((await viaProxy('203.0.113.1')).statusCode).toBe(429);
+    } finally {
+      await t.close();
+    }
+  });
+});
