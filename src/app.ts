@@ -23,6 +23,25 @@ function validators() {
   return { body, params };
 }
 
+/**
+ * On close, Fastify stops accepting and closes the connections idle at that moment; a request
+ * still in flight finishes, but its keep-alive connection would then hold the close open. So
+ * once closing, every response says `Connection: close` and idle sockets are swept until done.
+ */
+function registerGracefulClose(app: FastifyInstance): void {
+  let closing = false;
+  let sweeper: NodeJS.Timeout | undefined;
+  app.addHook('preClose', async () => {
+    closing = true;
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
+    sweeper.unref();
+  });
+  app.addHook('onClose', async () => clearInterval(sweeper));
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
+}
+
 /** Never trusts X-Forwarded-For unless TRUST_PROXY names the proxies (or a hop count). */
 function trustProxyOption(setting: TrustProxy): boolean | string | ((address: string, hop: number) => boolean) {
   if (typeof setting === 'number') return (_address, hop) => hop < setting;
@@ -56,6 +75,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   app.addSchema(ProblemSchema);
 
   registerRequestId(app);
+  registerGracefulClose(app);
   registerErrorHandling(app);
   await registerSecurity(app, config);
   registerMetrics(app, container.metrics, config);

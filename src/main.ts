@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { CommandError, UsageError } from './commands/context.js';
 import { DataDirBusyError } from './commands/data-dir-lock.js';
 
@@ -15,21 +14,16 @@ commands:
 Settings come from the environment; see .env.example. Exit codes: 0 ok, 1 failure, 2 usage.`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: false,
-    options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-  });
-  const [command, ...rest] = positionals;
-  if (values.version) {
+  // Global flags only before the command; each command parses its own arguments strictly.
+  const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v') {
     const { createRequire } = await import('node:module');
     console.log((createRequire(import.meta.url)('../package.json') as { version: string }).version);
     return 0;
   }
-  if (!command || command === 'help' || values.help) {
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
     console.log(HELP);
-    return command || values.help ? 0 : 2;
+    return command ? 0 : 2;
   }
   switch (command) {
     case 'serve': {

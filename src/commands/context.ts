@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { buildContainer, type Container } from '../container.js';
 import { createLogger } from '../logger.js';
@@ -36,5 +37,14 @@ export async function withContainer<T>(config: Readonly<Config>, name: string, f
     }
   } finally {
     release();
+  }
+}
+
+/** Strict argument parsing for one command: anything unknown is a usage error (exit 2). */
+export function parseCommandArgs<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, usage: string) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${usage}`);
   }
 }

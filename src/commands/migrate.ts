@@ -1,10 +1,13 @@
 import type { Kysely } from 'kysely';
 import { migrateDown, migrateUp, migrationStatus } from '../db/migrator.js';
-import { readConfigOrExit, UsageError, withContainer } from './context.js';
+import { parseCommandArgs, readConfigOrExit, UsageError, withContainer } from './context.js';
+
+const USAGE = 'usage: tessera migrate up | down [n] | status';
 
 export async function migrateCommand(args: string[]): Promise<void> {
-  const [action, n] = args;
-  if (!action || !['up', 'down', 'status'].includes(action)) throw new UsageError('usage: tessera migrate up | down [n] | status');
+  const { positionals } = parseCommandArgs(args, {}, USAGE);
+  const [action, n, ...extra] = positionals;
+  if (!action || !['up', 'down', 'status'].includes(action) || extra.length || (n !== undefined && action !== 'down')) throw new UsageError(USAGE);
   let steps = 1;
   if (action === 'down' && n !== undefined) {
     if (!/^\d+$/.test(n) || Number(n) < 1) throw new UsageError('migrate down takes a positive number of steps');

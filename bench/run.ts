@@ -1,0 +1,95 @@
+/**
+ * `npm run bench`: every figure as a ratio measured side by side in one run, on this machine.
+ *   --seconds N          length of each measured run (default 5)
+ *   --backend embedded|postgres|both   (default both)
+ *   --only TEXT          only scenarios whose name contains TEXT
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { compare } from './load.js';
+import { SCENARIOS } from './scenarios.js';
+import { removeDir, rssMb, startBare, startTessera } from './servers.js';
+
+const { values } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    backend: { type: 'string', default: 'both' },
+    only: { type: 'string' },
+  },
+});
+const seconds = Number(values.seconds);
+const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+// Limits stay on (their cost is part of every request) but far above the offered load.
+const COMMON_ENV = { RATE_LIMIT_API: '1000000000/minute', LOG_LEVEL: 'warn' };
+
+async function freshPostgres(): Promise<string> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  await admin.query('drop database if exists tessera_bench with (force)');
+  await admin.query('create database tessera_bench');
+  await admin.end();
+  const u = new URL(PG_ADMIN);
+  u.pathname = '/tessera_bench';
+  return u.toString();
+}
+
+function fmt(n: number, digits = 0) {
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+const rows: string[] = [];
+function row(cells: (string | number)[]) {
+  const line = `| ${cells.join(' | ')} |`;
+  rows.push(line);
+  console.log(line);
+}
+
+async function benchBackend(backend: 'embedded' | 'postgres') {
+  const env: Record<string, string> = { ...COMMON_ENV };
+  if (backend === 'postgres') {
+    env.DATABASE_URL = await freshPostgres();
+    env.REDIS_URL = REDIS_URL;
+    env.REDIS_KEY_PREFIX = `tessera:bench:${process.pid}:`;
+  }
+
+  // Start-up: the first start creates the database; the second finds it.
+  const first = await startTessera(env);
+  const firstMs = first.startMs;
+  await first.stop();
+  const tessera = await startTessera(env, first.dataDir);
+  await new Promise((r) => setTimeout(r, 1000));
+  const idleRss = rssMb(tessera.pid);
+  row([backend, 'start-up: first start to /ready 200 (creates the database)', `${fmt(firstMs)} ms`, '', '', '', '']);
+  row([backend, 'start-up: restart to /ready 200', `${fmt(tessera.startMs)} ms`, '', '', '', '']);
+  row([backend, 'idle RSS after start', `${fmt(idleRss, 1)} MB`, '', '', '', '']);
+
+  try {
+    for (const scenario of SCENARIOS) {
+      if (values.only && !scenario.name.includes(values.only)) continue;
+      const req = await scenario.prepare(tessera.url);
+      // Capture exactly what Tessera answers, and have the yardstick serve those bytes.
+      const sample = await fetch(tessera.url + req.path, { method: req.method ?? 'GET', headers: req.headers ?? {}, body: req.body ?? null });
+      const body = await sample.text();
+      const bare = await startBare([{ path: '/bare', body, contentType: sample.headers.get('content-type') ?? 'application/json' }]);
+      try {
+        const r = await compare(tessera.url, bare.url, req, { path: '/bare' }, seconds);
+        const verdict = scenario.goal ? (r.ratio >= scenario.goal ? `≥ ${scenario.goal} ✓` : `< ${scenario.goal} ✗`) : '';
+        row([backend, scenario.name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.ours.non2xx ? `, ${r.ours.non2xx} non-2xx!` : ''}`]);
+      } finally {
+        await bare.stop();
+      }
+    }
+  } finally {
+    await tessera.stop();
+    removeDir(tessera.dataDir);
+  }
+}
+
+console.log(`# npm run bench — ${new Date().toISOString()} — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${seconds} s runs`);
+console.log('| backend | figure | Tessera | bare Fastify | ratio | goal | latency |');
+console.log('| --- | --- | --- | --- | --- | --- | --- |');
+const backends = values.backend === 'both' ? (['embedded', 'postgres'] as const) : ([values.backend] as ('embedded' | 'postgres')[]);
+for (const b of backends) await benchBackend(b);
+void rows;

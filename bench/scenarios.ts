@@ -1,0 +1,17 @@
+import type { LoadRequest } from './load.js';
+
+/**
+ * One benchmarked request: how to prepare it against a running Tessera (sign up, upload…),
+ * and the goal its ratio to a bare Fastify route serving the same bytes must reach.
+ */
+export interface Scenario {
+  name: string;
+  /** the ratio goal from the issue, e.g. 0.8 */
+  goal: number;
+  prepare(baseUrl: string): Promise<LoadRequest>;
+}
+
+export const SCENARIOS: Scenario[] = [
+  { name: 'GET /health', goal: 0.8, prepare: async () => ({ path: '/health' }) },
+  { name: 'GET /ready (JSON, pings each dependency)', goal: 0, prepare: async () => ({ path: '/ready' }) },
+];
