@@ -1,9 +1,10 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { Config } from '../config/index.js';
+import { readEmbeddedTemplate } from './embedded-template.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './types.js';
 
@@ -32,8 +33,14 @@ export async function openDatabase(
 ): Promise<DatabaseHandle> {
   if (config.database.url) return openPostgres(config.database);
   const dir = options.embeddedDir ?? path.join(config.dataDir, 'db');
-  if (dir !== 'memory://') mkdirSync(dir, { recursive: true });
-  const pglite = await PGlite.create(dir === 'memory://' ? undefined : dir);
+  let pglite: PGlite;
+  if (dir === 'memory://') {
+    pglite = await PGlite.create();
+  } else {
+    mkdirSync(dir, { recursive: true });
+    const template = existsSync(path.join(dir, 'PG_VERSION')) ? null : readEmbeddedTemplate();
+    pglite = await PGlite.create(dir, template ? { loadDataDir: template } : {});
+  }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   let busy = 0;
   return {

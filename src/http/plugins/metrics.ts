@@ -30,12 +30,21 @@ function tokenMatches(header: string | undefined, token: string): boolean {
 }
 
 export function registerMetrics(app: FastifyInstance, metrics: Metrics, config: Readonly<Config>): void {
+  // One labelled child per (method, route template, status), looked up once: the hot path then
+  // costs a map lookup, not prom-client's label hashing twice per request.
+  const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
   app.addHook('onResponse', async (request, reply) => {
     // Route templates, never raw URLs: unknown paths share one label so scanners cannot blow up cardinality.
     const route = request.routeOptions.url ?? '__unmatched__';
-    const labels = { method: request.method, route, status: String(reply.statusCode) };
-    metrics.httpRequests.inc(labels);
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    const key = `${request.method} ${route} ${reply.statusCode}`;
+    let child = children.get(key);
+    if (!child) {
+      const labels = { method: request.method, route, status: String(reply.statusCode) };
+      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      children.set(key, child);
+    }
+    child.count.inc();
+    child.duration.observe(reply.elapsedTime / 1000);
   });
 
   if (!config.metrics.enabled) return;

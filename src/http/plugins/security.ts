@@ -1,6 +1,6 @@
 import compress from '@fastify/compress';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
+import helmet from 'helmet';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
@@ -22,18 +22,13 @@ export function originAllowed(origin: string, server: Config['server']): boolean
   return server.allowLocalhostOrigins && LOCALHOST_ORIGIN.test(origin);
 }
 
-export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
-  const allowedHosts = config.server.allowedHosts;
-  if (allowedHosts) {
-    app.addHook('onRequest', async (request, reply) => {
-      if (HOST_CHECK_EXEMPT.has(request.url.split('?')[0] ?? '')) return;
-      if (!hostAllowed(request.hostname, allowedHosts)) {
-        return sendProblem(request, reply, new AppError('host_not_allowed', { detail: 'Set ALLOWED_HOSTS to serve this name' }));
-      }
-    });
-  }
-
-  await app.register(helmet, {
+/**
+ * helmet decides the security headers; it is run once, at start-up, against a stand-in
+ * response, and every reply gets that fixed set (nothing in it varies per request: no CSP
+ * nonces), instead of rebuilding helmet's middleware on every request.
+ */
+export function computeSecurityHeaders(config: Readonly<Config>): Record<string, string> {
+  const middleware = helmet({
     // The API answers JSON; the web app and docs are same-origin and need nothing else.
     contentSecurityPolicy: {
       useDefaults: false,
@@ -55,6 +50,50 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     crossOriginResourcePolicy: { policy: 'same-site' },
     crossOriginEmbedderPolicy: false,
     referrerPolicy: { policy: 'no-referrer' },
+  });
+  const headers: Record<string, string> = {};
+  const standIn = {
+    setHeader: (name: string, value: string | number | readonly string[]) => {
+      headers[name.toLowerCase()] = Array.isArray(value) ? value.join(', ') : String(value);
+    },
+    removeHeader: (name: string) => {
+      delete headers[name.toLowerCase()];
+    },
+  };
+  let failed: unknown;
+  middleware({} as never, standIn as never, (err?: unknown) => {
+    failed = err;
+  });
+  if (failed) throw failed;
+  return headers;
+}
+
+/**
+ * What JSON and other non-HTML answers carry (OWASP REST security cheat sheet): nothing in
+ * them can run script, so the browser-hardening set is trimmed to what still matters.
+ * HTML pages (the web app) replace these with the full `computeSecurityHeaders` set.
+ */
+export function apiSecurityHeaders(full: Record<string, string>): Record<string, string> {
+  const keep = ['x-content-type-options', 'x-frame-options', 'referrer-policy', 'strict-transport-security', 'cross-origin-resource-policy'];
+  const headers: Record<string, string> = { 'content-security-policy': "default-src 'none'; frame-ancestors 'none'" };
+  for (const name of keep) if (full[name] !== undefined) headers[name] = full[name];
+  return headers;
+}
+
+export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
+  const allowedHosts = config.server.allowedHosts;
+  if (allowedHosts) {
+    app.addHook('onRequest', async (request, reply) => {
+      if (HOST_CHECK_EXEMPT.has(request.url.split('?')[0] ?? '')) return;
+      if (!hostAllowed(request.hostname, allowedHosts)) {
+        return sendProblem(request, reply, new AppError('host_not_allowed', { detail: 'Set ALLOWED_HOSTS to serve this name' }));
+      }
+    });
+  }
+
+  const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.headers(securityHeaders);
   });
 
   await app.register(cors, {
