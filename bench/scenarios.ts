@@ -1,3 +1,4 @@
+import { signUp } from './auth.js';
 import type { LoadRequest } from './load.js';
 
 /**
@@ -14,4 +15,12 @@ export interface Scenario {
 export const SCENARIOS: Scenario[] = [
   { name: 'GET /health', goal: 0.8, prepare: async () => ({ path: '/health' }) },
   { name: 'GET /ready (JSON, pings each dependency)', goal: 0, prepare: async () => ({ path: '/ready' }) },
+  {
+    name: 'GET /api/v1/auth/me (valid bearer token)',
+    goal: 0.5,
+    prepare: async (baseUrl) => {
+      const account = await signUp(baseUrl);
+      return { path: '/api/v1/auth/me', headers: { authorization: `Bearer ${account.accessToken}` } };
+    },
+  },
 ];

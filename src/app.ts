@@ -3,14 +3,22 @@ import addFormats from 'ajv-formats';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from './config/index.js';
 import type { Container } from './container.js';
+import { LocalObjectStorage } from './adapters/object-storage/local.js';
+import { registerAuth, registerAuthRoutes } from './http/auth.js';
 import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
 import { registerMetrics } from './http/plugins/metrics.js';
 import { registerOpenApi } from './http/plugins/openapi.js';
 import { createRateLimiter, registerRateLimits } from './http/plugins/rate-limit.js';
 import { genRequestId, registerRequestId } from './http/plugins/request-id.js';
 import { registerSecurity } from './http/plugins/security.js';
+import { eventsRoutes } from './http/routes/events.js';
+import { filesRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
+import { profileRoutes } from './http/routes/profiles.js';
+import { uploadsRoutes } from './http/routes/uploads.js';
+import { webRoutes } from './http/routes/web.js';
 import { ProblemSchema } from './http/schemas/common.js';
+import { registerErrorTracking } from './observability/sentry.js';
 
 /**
  * Body validation never coerces ("1" is not a number) and never drops unknown keys (they are
@@ -77,6 +85,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerRequestId(app);
   registerGracefulClose(app);
   registerErrorHandling(app);
+  await registerErrorTracking(app, container);
   await registerSecurity(app, config);
   registerMetrics(app, container.metrics, config);
   await registerOpenApi(app, config);
@@ -85,13 +94,24 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerRateLimits(app, limiter, config);
 
   healthRoutes(app, container);
+  // The local store's public objects (avatars); S3 and Cloudinary serve their own.
+  if (container.storage instanceof LocalObjectStorage) uploadsRoutes(app, container.storage);
+  await registerAuth(app, container);
   await app.register(
     async (api) => {
       // Capability routes (auth, profiles, files, events, admin) register here.
+      await registerAuthRoutes(api, container);
+      await eventsRoutes(api, container);
+      // Its own scope: the multipart parser (avatar uploads) is registered there.
+      await api.register(async (scope) => profileRoutes(scope, container));
+      // Its own scope too: the multipart parser with the file-upload limits.
+      await api.register(async (scope) => filesRoutes(scope, container));
       options.extraApiRoutes?.(api);
     },
     { prefix: config.server.apiPrefix },
   );
+  // The web app at `/` (dist/web), last: its client routes are what nothing above answers.
+  await webRoutes(app, container);
 
   await app.ready();
   return app;

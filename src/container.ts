@@ -1,14 +1,20 @@
-import path from 'node:path';
 import type { Logger } from 'pino';
 import type { KeyValueStore } from './adapters/kv/kv-store.js';
 import { MemoryKeyValueStore } from './adapters/kv/memory.js';
+import { createMailer } from './adapters/mailer/index.js';
+import type { Mailer } from './adapters/mailer/mailer.js';
 import { RedisKeyValueStore } from './adapters/kv/redis.js';
-import { LocalObjectStorage } from './adapters/object-storage/local.js';
+import { createObjectStorage } from './adapters/object-storage/index.js';
 import type { ObjectStorage } from './adapters/object-storage/object-storage.js';
 import type { Config } from './config/index.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createAuthModule, type AuthModule } from './modules/auth/auth-module.js';
+import { createDomainEvents, type DomainEvents } from './modules/events/domain-events.js';
+import { createFilesModule, type FilesModule } from './modules/files/files-module.js';
+import { createProfilesModule, type ProfilesModule } from './modules/profiles/profiles-module.js';
+import { createRealtimeModule, type RealtimeModule } from './modules/realtime/realtime-module.js';
 
 /**
  * Every adapter, repository and service, built once, by hand. This is the only place
@@ -21,6 +27,17 @@ export interface Container {
   database: DatabaseHandle;
   kv: KeyValueStore;
   storage: ObjectStorage;
+  mailer: Mailer;
+  /** accounts, sessions, tokens, OAuth clients, admin (src/modules/auth) */
+  auth: AuthModule;
+  /** domain events for the realtime channel (src/modules/events) */
+  events: DomainEvents;
+  /** profiles, preferences, privacy and avatars (src/modules/profiles, src/modules/avatars) */
+  profiles: ProfilesModule;
+  /** WebSocket tickets and this instance's sockets (src/modules/realtime) */
+  realtime: RealtimeModule;
+  /** user files and `storage cleanup` (src/modules/files) */
+  files: FilesModule;
   close(): Promise<void>;
 }
 
@@ -43,10 +60,41 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
     const kv = overrides.kv ?? (await openKeyValueStore(config));
     closers.push(() => kv.close());
 
-    const storage = await openObjectStorage(config);
+    const storage = await createObjectStorage(config);
     closers.push(() => storage.close());
 
-    const metrics = createMetrics({ poolStats: () => database.poolStats() });
+    // `files` is built below; the gauge reads it only when scraped.
+    const metrics = createMetrics({ poolStats: () => database.poolStats(), storageBytes: () => files.totalStoredBytes() });
+
+    const events = createDomainEvents(
+      kv,
+      (err) => logger.warn({ err }, 'domain event not delivered'),
+      (event) => metrics.eventsPublished.inc({ type: event.type }),
+    );
+
+    const mailer = createMailer(config, logger);
+    closers.push(() => mailer.close());
+
+    const auth = createAuthModule({ config, logger, metrics, db: database.db, kv, mailer, events });
+    // Closed before the mailer and the stores: it waits for e-mails in flight.
+    closers.push(() => auth.close());
+
+    const profiles = createProfilesModule({
+      config,
+      logger,
+      metrics,
+      db: database.db,
+      kv,
+      storage,
+      events,
+      invalidateUser: (userId) => auth.userCache.invalidate(userId),
+    });
+
+    const files = createFilesModule({ config, logger, metrics, db: database.db, storage, events, cursorKeys: profiles.cursorKeys });
+
+    const realtime = createRealtimeModule({ config, logger, metrics, kv, events, profileRecord: (userId) => profiles.profiles.record(userId) });
+    // Closed first: sockets get 1001 while the stores are still there.
+    closers.push(() => realtime.close());
 
     let closed = false;
     return {
@@ -56,6 +104,12 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       database,
       kv,
       storage,
+      mailer,
+      auth,
+      events,
+      profiles,
+      realtime,
+      files,
       async close() {
         if (closed) return;
         closed = true;
@@ -75,8 +129,3 @@ async function openKeyValueStore(config: Readonly<Config>): Promise<KeyValueStor
   return store;
 }
 
-async function openObjectStorage(config: Readonly<Config>): Promise<ObjectStorage> {
-  const local = new LocalObjectStorage(path.join(config.dataDir, 'uploads'));
-  await local.init();
-  return local;
-}

@@ -9,6 +9,20 @@ commands:
   serve                         serve the API and web app (npm start)
   migrate up | down [n] | status
                                 apply, revert or list database migrations
+  admin create --email E [--password-stdin]
+                                create an admin account (without --password-stdin a
+                                random password is printed once)
+  admin lock|unlock EMAIL       lock an account (signing it out) or unlock it
+  sessions revoke-all [--user EMAIL]
+                                sign out every session (or one person's)
+  keys rotate                   new token signing key; the old one verifies until its tokens expire
+  clients create --name N --scopes S
+                                an OAuth client for another service (prints the secret once)
+  backup [--out FILE]           database, local uploads and signing keys in one archive
+  restore FILE                  restore an archive into an empty database and data directory
+  storage cleanup [--apply] [--min-age MINUTES]
+                                find objects no row points at and rows whose object is
+                                gone; a dry run unless --apply
   help                          this text
 
 Settings come from the environment; see .env.example. Exit codes: 0 ok, 1 failure, 2 usage.`;
@@ -31,9 +45,33 @@ async function main(argv: string[]): Promise<number> {
       await serveCommand();
       return -1; // keeps running until a signal
     }
+    case 'backup': {
+      const { backupCommand } = await import('./commands/backup.js');
+      await backupCommand(rest);
+      return 0;
+    }
+    case 'restore': {
+      const { restoreCommand } = await import('./commands/backup.js');
+      await restoreCommand(rest);
+      return 0;
+    }
+    case 'storage': {
+      const { storageCommand } = await import('./commands/storage.js');
+      await storageCommand(rest);
+      return 0;
+    }
     case 'migrate': {
       const { migrateCommand } = await import('./commands/migrate.js');
       await migrateCommand(rest);
+      return 0;
+    }
+    case 'admin':
+    case 'sessions':
+    case 'keys':
+    case 'clients': {
+      const commands = await import('./commands/accounts.js');
+      const run = { admin: commands.adminCommand, sessions: commands.sessionsCommand, keys: commands.keysCommand, clients: commands.clientsCommand }[command];
+      await run(rest);
       return 0;
     }
     default:

@@ -2,7 +2,13 @@ import client from 'prom-client';
 import type { PoolStats } from './db/database.js';
 
 /** Every Prometheus metric, in one registry per container (two apps in one process stay apart). */
-export function createMetrics(sources: { poolStats: () => PoolStats }) {
+export interface MetricSources {
+  poolStats: () => PoolStats;
+  /** bytes of user files stored, all users (read when scraped) */
+  storageBytes?: () => Promise<number>;
+}
+
+export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
   const httpRequests = new client.Counter({
@@ -24,6 +30,24 @@ export function createMetrics(sources: { poolStats: () => PoolStats }) {
     labelNames: ['limit'] as const,
     registers: [registry],
   });
+  // Names the deploy helper's alert rules use: keep them exactly.
+  const loginAttempts = new client.Counter({
+    name: 'tessera_login_attempts_total',
+    help: 'Password sign-in attempts by outcome (success, failure)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const lockouts = new client.Counter({
+    name: 'tessera_lockouts_total',
+    help: 'Accounts locked after MAX_LOGIN_ATTEMPTS failed sign-ins',
+    registers: [registry],
+  });
+  const tokensIssued = new client.Counter({
+    name: 'tessera_tokens_issued_total',
+    help: 'Access tokens issued, by OAuth grant (password, refresh_token, client_credentials)',
+    labelNames: ['grant'] as const,
+    registers: [registry],
+  });
   const dbPool = new client.Gauge({
     name: 'tessera_db_pool_connections',
     help: 'Database pool connections by state (total, idle, waiting, max)',
@@ -40,7 +64,78 @@ export function createMetrics(sources: { poolStats: () => PoolStats }) {
     labelNames: ['dependency'] as const,
     registers: [registry],
   });
-  return { registry, httpRequests, httpDuration, rateLimitHits, dbPool, dependencyUp };
+  // Realtime (issue 7): sockets held by this instance, events through the bus, relay lag.
+  const wsConnections = new client.Gauge({
+    name: 'tessera_ws_connections',
+    help: 'Open WebSocket connections on this instance',
+    registers: [registry],
+  });
+  const eventsPublished = new client.Counter({
+    name: 'tessera_events_published_total',
+    help: 'Domain events published by this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+  const eventsDelivered = new client.Counter({
+    name: 'tessera_events_delivered_total',
+    help: 'Event messages sent to WebSocket clients by this instance, by type',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  });
+  const pubsubLag = new client.Histogram({
+    name: 'tessera_pubsub_lag_seconds',
+    help: 'Time from an event happening (its `at`) to its delivery on this instance',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  // Profiles (issue 5): avatar uploads by outcome and the time the image work takes.
+  const avatarUploads = new client.Counter({
+    name: 'tessera_avatar_uploads_total',
+    help: 'Avatar uploads by outcome (success, or the error code that refused it)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const avatarProcessingSeconds = new client.Histogram({
+    name: 'tessera_avatar_processing_seconds',
+    help: 'Time to decode, crop and encode one avatar and its thumbnail',
+    buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10],
+    registers: [registry],
+  });
+  const fileUploads = new client.Counter({
+    name: 'tessera_file_uploads_total',
+    help: 'File uploads by outcome (created, too_large, quota_exceeded, type_not_allowed, aborted, storage_unavailable, rejected, failed)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const storageBytes = new client.Gauge({
+    name: 'tessera_storage_bytes',
+    help: 'Bytes of user files stored, all users (from the database, when scraped)',
+    registers: [registry],
+    async collect() {
+      // A scrape while the database is down keeps the last value rather than failing.
+      const bytes = await sources.storageBytes?.().catch(() => null);
+      if (typeof bytes === 'number') this.set(bytes);
+    },
+  });
+  return {
+    registry,
+    fileUploads,
+    storageBytes,
+    avatarUploads,
+    avatarProcessingSeconds,
+    httpRequests,
+    httpDuration,
+    rateLimitHits,
+    dbPool,
+    dependencyUp,
+    loginAttempts,
+    lockouts,
+    tokensIssued,
+    wsConnections,
+    eventsPublished,
+    eventsDelivered,
+    pubsubLag,
+  };
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -5,6 +5,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Logger } from 'pino';
 import { AppError, type FieldError } from '../../errors/app-error.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
+import { isKeyValueUnavailable } from '../../adapters/kv/unavailable.js';
 import { codeForStatus, PROBLEM_CONTENT_TYPE, problemFor, sendProblem } from '../problem.js';
 
 interface AjvError {
@@ -54,6 +55,7 @@ export function toAppError(err: unknown): AppError {
     return new AppError('malformed_json', { detail: 'The body could not be parsed as JSON', cause: err });
   }
   if (isDatabaseUnavailable(err)) return new AppError('database_unavailable', { cause: err });
+  if (isKeyValueUnavailable(err)) return new AppError('kv_unavailable', { cause: err });
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) return new AppError(codeForStatus(status), { cause: err });
   return new AppError('internal_error', { cause: err });

@@ -26,10 +26,11 @@ export interface DomainEvents {
   subscribe(handler: (event: DomainEvent) => void): Promise<() => Promise<void>>;
 }
 
-export function createDomainEvents(kv: KeyValueStore, onError: (err: unknown) => void): DomainEvents {
+export function createDomainEvents(kv: KeyValueStore, onError: (err: unknown) => void, onPublish?: (event: DomainEvent) => void): DomainEvents {
   return {
     async publish(event) {
       const full: DomainEvent = { ...event, at: event.at ?? new Date().toISOString() };
+      onPublish?.(full);
       // An event is a notification, not the record: losing one must never fail the request.
       await kv.publish(DOMAIN_EVENTS_CHANNEL, JSON.stringify(full)).catch(onError);
     },

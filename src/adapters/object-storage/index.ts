@@ -1,0 +1,31 @@
+import path from 'node:path';
+import type { Config } from '../../config/index.js';
+import { CloudinaryObjectStorage, parseCloudinaryUrl } from './cloudinary.js';
+import { LocalObjectStorage } from './local.js';
+import type { ObjectStorage } from './object-storage.js';
+import { S3ObjectStorage } from './s3.js';
+
+export type { ObjectStorage } from './object-storage.js';
+
+/**
+ * The store STORAGE_PROVIDER names. Opens no connection (check() is for /ready), except that
+ * the local folder is created.
+ */
+export async function createObjectStorage(config: Readonly<Config>): Promise<ObjectStorage> {
+  const { storage } = config;
+  switch (storage.provider) {
+    case 's3': {
+      if (!storage.s3.bucket) throw new Error('AWS_S3_BUCKET is required when STORAGE_PROVIDER=s3');
+      return new S3ObjectStorage({ ...storage.s3, bucket: storage.s3.bucket });
+    }
+    case 'cloudinary': {
+      if (!storage.cloudinaryUrl) throw new Error('CLOUDINARY_URL is required when STORAGE_PROVIDER=cloudinary');
+      return new CloudinaryObjectStorage(parseCloudinaryUrl(storage.cloudinaryUrl));
+    }
+    case 'local': {
+      const local = new LocalObjectStorage(path.join(config.dataDir, 'uploads'), { publicUrl: config.server.publicUrl });
+      await local.init();
+      return local;
+    }
+  }
+}

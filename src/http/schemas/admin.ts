@@ -1,0 +1,42 @@
+import { Type } from 'typebox';
+
+export const AdminUserSchema = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  email: Type.String(),
+  email_verified: Type.Boolean(),
+  display_name: Type.Union([Type.String(), Type.Null()]),
+  role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+  created_at: Type.String({ format: 'date-time' }),
+  locked: Type.Boolean(),
+  locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  last_login_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  last_active_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+export const AdminUsersQuery = Type.Object(
+  {
+    q: Type.Optional(Type.String({ maxLength: 200 })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+export const AdminUsersResponse = Type.Object({ items: Type.Array(AdminUserSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const AdminUserResponse = Type.Object({ user: AdminUserSchema });
+export const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+
+const ClientFields = {
+  client_id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  created_at: Type.String({ format: 'date-time' }),
+};
+export const ClientSchema = Type.Object(ClientFields);
+export const CreatedClientSchema = Type.Object({ ...ClientFields, client_secret: Type.String({ description: 'shown only in this response' }) });
+export const ClientsResponse = Type.Object({ items: Type.Array(ClientSchema), next_cursor: Type.Null() });
+export const CreateClientBody = Type.Object(
+  { name: Type.String({ minLength: 1, maxLength: 100 }), scopes: Type.Array(Type.String({ minLength: 1, maxLength: 64 }), { maxItems: 50 }) },
+  { additionalProperties: false },
+);
+export const ClientIdParams = Type.Object({ client_id: Type.String({ maxLength: 200 }) });

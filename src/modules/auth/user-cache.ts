@@ -1,0 +1,32 @@
+import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
+import type { UserView } from './user-view.js';
+
+export const cachedUserKey = (userId: string) => `user:${userId}`;
+
+// A backstop only: every change to a user deletes the entry at once.
+const USER_CACHE_TTL_MS = 5 * 60_000;
+
+/**
+ * The user object in the shared key-value store, so `GET /auth/me` is answered from the same
+ * key-value round trip as the revocation check. Whoever changes a user calls `invalidate`.
+ */
+export class UserCache {
+  constructor(private readonly kv: KeyValueStore) {}
+
+  parse(value: string | null): UserView | null {
+    if (!value) return null;
+    try {
+      return JSON.parse(value) as UserView;
+    } catch {
+      return null;
+    }
+  }
+
+  async set(user: UserView): Promise<void> {
+    await this.kv.set(cachedUserKey(user.id), JSON.stringify(user), USER_CACHE_TTL_MS);
+  }
+
+  async invalidate(userId: string): Promise<void> {
+    await this.kv.del(cachedUserKey(userId));
+  }
+}

@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import type { ObjectStorage } from '../../adapters/object-storage/object-storage.js';
+import type { Config } from '../../config/index.js';
+import { AppError } from '../../errors/app-error.js';
+import type { Metrics } from '../../metrics.js';
+import type { AvatarKeys, ProfilesRepository } from '../../repositories/profiles.repository.js';
+import type { ProfilesService } from '../profiles/profiles.service.js';
+import { avatarObjectKey, CACHE_CONTROL_IMMUTABLE, processAvatar, type AvatarImage, type AvatarProcessingOptions } from './avatar-processor.js';
+
+export interface AvatarUrls {
+  avatar_url: string;
+  avatar_thumbnail_url: string;
+}
+
+/**
+ * PUT and DELETE /users/me/avatar. The order is what keeps a profile from ever pointing at a
+ * missing object (STYLE "Data"; Immich does the same):
+ *   1. decode and re-encode the upload (nothing is stored for a bad image);
+ *   2. write the new objects (a store that fails: 503, the profile untouched, what was
+ *      written removed);
+ *   3. point the profile at them (a database that fails: the new objects removed);
+ *   4. delete the previous objects (a failure only leaves orphans for `tessera storage cleanup`).
+ */
+export class AvatarService {
+  private readonly processing: AvatarProcessingOptions;
+
+  constructor(
+    config: Readonly<Config>,
+    private readonly storage: ObjectStorage,
+    private readonly repository: ProfilesRepository,
+    private readonly profiles: ProfilesService,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    const a = config.avatars;
+    this.processing = { formats: a.formats, optimizedSize: a.optimizedSize, thumbnailSize: a.thumbnailSize, quality: a.quality };
+  }
+
+  /**
+   * `readUpload` yields the uploaded bytes (it enforces MAX_AVATAR_SIZE_MB while they arrive);
+   * every outcome, its failures included, is counted in tessera_avatar_uploads_total.
+   */
+  async replace(userId: string, readUpload: () => Promise<Buffer>): Promise<AvatarUrls> {
+    try {
+      const urls = await this.replaceWith(userId, await readUpload());
+      this.metrics.avatarUploads.inc({ outcome: 'success' });
+      return urls;
+    } catch (err) {
+      this.metrics.avatarUploads.inc({ outcome: err instanceof AppError ? err.code : 'internal_error' });
+      throw err;
+    }
+  }
+
+  /** Removes the avatar (204 even when there was none). */
+  async remove(userId: string): Promise<void> {
+    const swapped = await this.profiles.applyChange(userId, () => this.repository.replaceAvatar(userId, null));
+    if (!swapped) throw new AppError('not_found', { detail: 'No such user' });
+    if (swapped.previous) {
+      await this.discard([swapped.previous.avatarKey, swapped.previous.thumbnailKey]);
+      await this.profiles.announce(userId);
+    }
+  }
+
+  private async replaceWith(userId: string, upload: Buffer): Promise<AvatarUrls> {
+    const { optimized, thumbnail } = await this.process(upload);
+    const keys: AvatarKeys = {
+      avatarKey: avatarObjectKey(userId, optimized.sha256, { size: this.processing.optimizedSize }),
+      thumbnailKey: avatarObjectKey(userId, thumbnail.sha256, { size: this.processing.thumbnailSize }),
+    };
+    const current = await this.repository.avatarKeys(userId);
+    if (!current) throw new AppError('not_found', { detail: 'No such user' });
+    // The same picture again has the same keys: those objects are the current avatar's, never discarded.
+    const inUse = new Set([current.avatar_key, current.avatar_thumbnail_key]);
+    const fresh = (list: string[]) => list.filter((k) => !inUse.has(k));
+
+    const written = await this.store([
+      [keys.avatarKey, optimized],
+      [keys.thumbnailKey, thumbnail],
+    ]);
+    if (written.failure) {
+      await this.discard(fresh(written.keys));
+      throw written.failure;
+    }
+
+    let swapped: Awaited<ReturnType<ProfilesRepository['replaceAvatar']>>;
+    try {
+      swapped = await this.profiles.applyChange(userId, () => this.repository.replaceAvatar(userId, keys));
+    } catch (err) {
+      await this.discard(fresh(written.keys));
+      throw err;
+    }
+    if (!swapped) {
+      await this.discard(fresh(written.keys));
+      throw new AppError('not_found', { detail: 'No such user' });
+    }
+    const previous = swapped.previous;
+    if (previous) {
+      await this.discard([previous.avatarKey, previous.thumbnailKey].filter((k) => k !== keys.avatarKey && k !== keys.thumbnailKey));
+    }
+    await this.profiles.announce(userId);
+    return { avatar_url: this.storage.publicUrl(keys.avatarKey), avatar_thumbnail_url: this.storage.publicUrl(keys.thumbnailKey) };
+  }
+
+  private async process(upload: Buffer): Promise<{ optimized: AvatarImage; thumbnail: AvatarImage }> {
+    const endTimer = this.metrics.avatarProcessingSeconds.startTimer();
+    try {
+      return await processAvatar(upload, this.processing);
+    } catch (err) {
+      // A stable code for "this is not an image we can use"; the processor's field errors kept.
+      if (err instanceof AppError && err.code === 'validation_failed') {
+        throw new AppError('invalid_image', { detail: err.detail ?? 'The file is not a valid image', errors: err.errors ?? [], cause: err });
+      }
+      throw err;
+    } finally {
+      endTimer();
+    }
+  }
+
+  /** Writes the objects side by side; reports which were written and the first failure, as a 503. */
+  private async store(objects: [string, AvatarImage][]): Promise<{ keys: string[]; failure: AppError | null }> {
+    const results = await Promise.allSettled(
+      objects.map(([key, image]) => this.storage.put(key, image.data, { contentType: image.contentType, cacheControl: CACHE_CONTROL_IMMUTABLE, public: true })),
+    );
+    const keys = objects.filter((_, i) => results[i]!.status === 'fulfilled').map(([key]) => key);
+    const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (!rejected) return { keys, failure: null };
+    this.logger.warn({ err: rejected.reason }, 'avatar objects could not be stored');
+    const failure =
+      rejected.reason instanceof AppError && rejected.reason.code === 'storage_unavailable'
+        ? rejected.reason
+        : new AppError('storage_unavailable', { detail: 'The avatar could not be stored; try again shortly', cause: rejected.reason });
+    return { keys, failure };
+  }
+
+  private async discard(keys: string[]): Promise<void> {
+    await Promise.all(
+      keys.map((key) =>
+        this.storage.delete(key).catch((err: unknown) => this.logger.warn({ err, key }, 'avatar object not deleted; `tessera storage cleanup` removes orphans')),
+      ),
+    );
+  }
+}

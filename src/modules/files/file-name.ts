@@ -1,0 +1,62 @@
+/** A stored name is at most this many UTF-8 bytes (what file systems allow a name). */
+export const MAX_FILE_NAME_BYTES = 255;
+
+// C0 and C1 controls and DEL; tab, CR and LF become spaces first.
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+// Bidi marks, embeddings, overrides and isolates: they make "invoice‮fdp.exe" read as "invoiceexe.pdf".
+// Also the BOM / zero-width no-break space and the line and paragraph separators.
+const BIDI_AND_INVISIBLE = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u2028\u2029]/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// Characters Windows refuses in names: a download saved there must not be renamed or fail.
+const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
+// CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits Windows also reserves),
+// with or without an extension: "con.txt" is reserved too.
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * The name a file is stored and offered for download under. Only the last segment of a path is
+ * kept ("../../etc/passwd" → "passwd", "C:\\Users\\me\\a.txt" → "a.txt"); control characters,
+ * bidi overrides and Windows-forbidden characters go; the result is Unicode NFC, trimmed of
+ * spaces (and of the trailing dots Windows drops), never a Windows device name, and at most
+ * 255 UTF-8 bytes, cut between characters with the extension kept. A name with nothing left
+ * (empty, only dots or spaces) becomes `fallback`.
+ *
+ * The name is never used to decide the type, nor to build a storage key.
+ */
+export function sanitizeFileName(raw: unknown, fallback = 'unnamed'): string {
+  if (typeof raw !== 'string') return fallback;
+  let name = raw.replace(LONE_SURROGATE, '\uFFFD');
+  name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
+  name = name
+    .replace(/[\t\r\n]/g, ' ')
+    .replace(CONTROL, '')
+    .replace(BIDI_AND_INVISIBLE, '')
+    .replace(WINDOWS_FORBIDDEN, '_')
+    .normalize('NFC')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .replace(/[. ]+$/, '');
+  if (name === '' || /^[. ]*$/.test(name)) return fallback;
+  if (WINDOWS_RESERVED.test(name)) name = `_${name}`;
+  return truncateUtf8(name, MAX_FILE_NAME_BYTES) || fallback;
+}
+
+/** Cuts `name` to `maxBytes` of UTF-8 between grapheme clusters, keeping a short extension. */
+export function truncateUtf8(name: string, maxBytes: number): string {
+  if (Buffer.byteLength(name, 'utf8') <= maxBytes) return name;
+  const dot = name.lastIndexOf('.');
+  const extension = dot > 0 && name.length - dot <= 16 ? name.slice(dot) : '';
+  const stem = extension ? name.slice(0, dot) : name;
+  const budget = maxBytes - Buffer.byteLength(extension, 'utf8');
+  let kept = '';
+  let used = 0;
+  for (const { segment } of segmenter.segment(stem)) {
+    const bytes = Buffer.byteLength(segment, 'utf8');
+    if (used + bytes > budget) break;
+    kept += segment;
+    used += bytes;
+  }
+  return `${kept.trimEnd()}${extension}`;
+}

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
+import type { ProfileRecord } from './privacy.js';
+
+const entryKey = (userId: string) => `profile:${userId}`;
+const versionKey = (userId: string) => `profile:${userId}:version`;
+
+interface Entry {
+  /** the version this entry was read under */
+  v: string | null;
+  r: ProfileRecord;
+}
+
+export type CacheLookup =
+  | { hit: true; record: ProfileRecord }
+  /** `version`: what to fill under; undefined when the store did not answer (then nothing is filled) */
+  | { hit: false; version: string | null | undefined };
+
+/**
+ * Profile records in the shared key-value store for PROFILE_CACHE_TTL (seed 000: 5 minutes),
+ * including the privacy settings they are shown under — so every read checks that the entry
+ * is still current, in the same round trip that fetches it:
+ *
+ * Each user has a version token beside the entry. A change sets a new token (after the
+ * database commit, and once before it) and deletes the entry; an entry counts only while its
+ * token is the current one. A reader that read the database just before a change and fills
+ * the cache just after it fills under the old token, so its entry is never used: the race that
+ * makes delete-on-write caches serve stale data cannot serve a stale privacy setting here.
+ * The store is shared (Redis across instances), so a change is in force on every instance at
+ * the next request, with no message to miss.
+ */
+export class ProfileCache {
+  private readonly ttlMs: number;
+  /** outlives any entry filled under an older token (fills happen within a request's time) */
+  private readonly versionTtlMs: number;
+
+  constructor(
+    private readonly kv: KeyValueStore,
+    ttlSeconds: number,
+    private readonly onError: (err: unknown, what: string) => void,
+  ) {
+    this.ttlMs = ttlSeconds * 1000;
+    this.versionTtlMs = Math.max(2 * this.ttlMs + 60_000, 3_600_000);
+  }
+
+  get enabled(): boolean {
+    return this.ttlMs > 0;
+  }
+
+  async lookup(userId: string): Promise<CacheLookup> {
+    if (!this.enabled) return { hit: false, version: undefined };
+    let entry: string | null;
+    let version: string | null;
+    try {
+      [entry = null, version = null] = await this.kv.getMany([entryKey(userId), versionKey(userId)]);
+    } catch (err) {
+      // The database still answers: a cache outage slows reads, it does not fail them.
+      this.onError(err, 'profile cache read failed');
+      return { hit: false, version: undefined };
+    }
+    if (entry !== null) {
+      const parsed = parse(entry);
+      if (parsed && parsed.v === version) return { hit: true, record: parsed.r };
+    }
+    return { hit: false, version };
+  }
+
+  async fill(userId: string, version: string | null | undefined, record: ProfileRecord): Promise<void> {
+    if (!this.enabled || version === undefined) return;
+    const entry: Entry = { v: version, r: record };
+    await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
+  }
+
+  /** Makes every cached copy of the profile stale, on every instance. Throws when the store cannot be written. */
+  async invalidate(userId: string): Promise<void> {
+    await this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs);
+    await this.kv.del(entryKey(userId));
+  }
+}
+
+function parse(text: string): Entry | null {
+  try {
+    const value = JSON.parse(text) as Entry;
+    return value && typeof value === 'object' && value.r && typeof value.r.id === 'string' ? value : null;
+  } catch {
+    return null;
+  }
+}
