@@ -136,6 +136,13 @@ export class SessionsRepository {
     return q.returningAll().executeTakeFirst();
   }
 
+  /** When a session was revoked (undefined when it is live or unknown, or not the user's). */
+  async revokedAt(id: string, userId?: string): Promise<Date | undefined> {
+    let q = this.db.selectFrom('sessions').select('revoked_at').where('id', '=', id).where('revoked_at', 'is not', null);
+    if (userId) q = q.where('user_id', '=', userId);
+    return (await q.executeTakeFirst())?.revoked_at ?? undefined;
+  }
+
   /** Revokes every live session of a user (or of everyone), except one; returns them. */
   async revokeAll(reason: string, filter: { userId?: string; exceptSessionId?: string } = {}): Promise<{ id: string; user_id: string }[]> {
     let q = this.db.updateTable('sessions').set({ revoked_at: new Date(), revoked_reason: reason }).where('revoked_at', 'is', null);
@@ -145,8 +152,10 @@ export class SessionsRepository {
   }
 
   /** Sessions revoked since `since`: replayed into a fresh key-value store at start-up. */
-  async revokedSince(since: Date): Promise<{ id: string; revoked_at: Date }[]> {
-    const rows = await this.db.selectFrom('sessions').select(['id', 'revoked_at']).where('revoked_at', '>', since).execute();
+  async revokedSince(since: Date, userId?: string): Promise<{ id: string; revoked_at: Date }[]> {
+    let q = this.db.selectFrom('sessions').select(['id', 'revoked_at']).where('revoked_at', '>', since);
+    if (userId) q = q.where('user_id', '=', userId);
+    const rows = await q.execute();
     return rows.map((r) => ({ id: r.id, revoked_at: r.revoked_at! }));
   }
 }

@@ -101,16 +101,15 @@ describe(`Redis down and back (${BACKEND})`, () => {
     fresh.ws.terminate();
   });
 
-  // KNOWN GAP, auth (issue 4): the revocation list lives only in the key-value store and is
-  // replayed from the database at start-up, not when Redis comes back empty. `it.fails` keeps
-  // the suite green and trips as soon as it is fixed: then make these plain `it`.
-  it.fails('a session signed out before Redis restarted empty stays signed out', async () => {
+  // Redis came back empty: the guard notices the missing "revocations loaded" marker and
+  // replays the list from the database before trusting an absent entry.
+  it('a session signed out before Redis restarted empty stays signed out', async () => {
     expect((await me(t, revokedBefore.accessToken)).statusCode).toBe(401);
   });
 
-  // KNOWN GAP, auth (issue 4): the logout answered 503 had already marked the session revoked in
-  // the database, so the retry finds nothing to revoke and never writes the key-value entry.
-  it.fails('a logout answered 503 during the outage, retried afterwards, signs the session out', async () => {
+  // The logout answered 503 had already marked the session revoked in the database; the retry
+  // finds it revoked there and writes the key-value entry again.
+  it('a logout answered 503 during the outage, retried afterwards, signs the session out', async () => {
     expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/logout', payload: { refresh_token: halfRevoked.refreshToken } })).statusCode).toBe(204);
     expect((await me(t, halfRevoked.accessToken)).statusCode).toBe(401);
   });

@@ -154,7 +154,18 @@ describe.runIf(EMBEDDED && (chromiumAvailable() || process.env.CI === 'true'))('
     await page.getByRole('alert').filter({ hasText: /incorrect/i }).waitFor();
     await checkPage(page, 'login-error');
 
-    await signInThroughForm(page, person.email, person.password);
+    // With the keyboard only: the skip link comes first, then the form, Enter submits.
+    await page.goto('/login');
+    await heading(page, 'Sign in');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement.getAttribute("autocomplete")')).toBe('username');
+    await page.keyboard.type(person.email);
+    await page.keyboard.press('Tab');
+    await page.keyboard.type(person.password);
+    await page.keyboard.press('Enter');
     await page.waitForURL(/\/profile$/);
     await heading(page, 'Your profile');
 

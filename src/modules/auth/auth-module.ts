@@ -89,9 +89,12 @@ export function createAuthModule(deps: AuthDependencies) {
     async start(): Promise<void> {
       await keys.reload();
       await hasher.verifyDummy(''); // the dummy hash exists before the first unknown e-mail arrives
-      const since = new Date(Date.now() - retiredKeyGraceMs(config.auth));
-      await sessions.replayRecentRevocations(since);
-      await clients.replayRecentRevocations(since);
+      revocation.setReplay(async () => {
+        const since = new Date(Date.now() - retiredKeyGraceMs(config.auth));
+        await sessions.replayRecentRevocations(since);
+        await clients.replayRecentRevocations(since);
+      });
+      await revocation.reload();
       unsubscribe = await kv.subscribe(SIGNING_KEYS_CHANNEL, () => {
         keys.reload().catch((err: unknown) => logger.error({ err }, 'signing keys could not be reloaded'));
       });

@@ -1,7 +1,7 @@
 import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
 import { AppError } from '../../errors/app-error.js';
 import type { AccessClaims, AccessTokens } from './access-tokens.js';
-import type { RevocationList } from './revocation.js';
+import { RevocationList } from './revocation.js';
 import { cachedUserKey, type UserCache } from './user-cache.js';
 import type { UserView } from './user-view.js';
 
@@ -57,16 +57,24 @@ export class Authenticator {
     if (!claims) throw invalidToken();
     const revocationKeys = this.revocation.keysFor(claims);
     const service = isServiceToken(claims);
+    // One round trip: the revocation entries, the marker that the list is loaded, the cached user.
+    const keys = [...revocationKeys, RevocationList.LOADED_KEY, ...(service ? [] : [cachedUserKey(claims.sub)])];
     let values: (string | null)[];
     try {
-      values = await this.kv.getMany(service ? revocationKeys : [...revocationKeys, cachedUserKey(claims.sub)]);
+      values = await this.kv.getMany(keys);
+      if (values[revocationKeys.length] === null) {
+        // The store lost its contents: rebuild the list before trusting an absent entry.
+        await this.revocation.reload();
+        values = await this.kv.getMany(keys);
+      }
     } catch (err) {
+      if (err instanceof AppError) throw err;
       throw new AppError('kv_unavailable', { detail: 'Token revocation cannot be checked right now', cause: err });
     }
     if (values.slice(0, revocationKeys.length).some((v) => v !== null)) throw invalidToken('The session of this access token has been signed out');
     const base = { sessionId: claims.sid, scopes: claims.scope.split(' ').filter(Boolean), tokenId: claims.jti, expiresAt: claims.exp };
     if (service) return { kind: 'service', clientId: claims.client_id!, ...base };
-    return { kind: 'user', userId: claims.sub, ...base, cachedUser: this.users.parse(values[revocationKeys.length] ?? null) };
+    return { kind: 'user', userId: claims.sub, ...base, cachedUser: this.users.parse(values[revocationKeys.length + 1] ?? null) };
   }
 }
 

@@ -12,12 +12,44 @@ export const revokedClientKey = (clientId: string) => `revoked-client:${clientId
  */
 export class RevocationList {
   private readonly ttlMs: number;
+  private replay: () => Promise<void> = async () => undefined;
+  private reloading: Promise<void> | null = null;
+
+  /**
+   * Present while the store holds the replayed list. A store that restarted empty (Redis
+   * without persistence, a failover) has lost the entries: the guard sees this key missing
+   * in the same read and reloads the list from the database before answering.
+   */
+  static readonly LOADED_KEY = 'revocations-loaded';
 
   constructor(
     private readonly kv: KeyValueStore,
     auth: Config['auth'],
   ) {
     this.ttlMs = (Math.max(auth.accessTokenMinutes, auth.serviceTokenMinutes) + 1) * 60_000;
+  }
+
+  /** How long an entry must live: the longest access-token lifetime, plus a minute. */
+  get windowMs(): number {
+    return this.ttlMs;
+  }
+
+  /** How to rebuild the list from the database (sessions and clients revoked recently). */
+  setReplay(replay: () => Promise<void>): void {
+    this.replay = replay;
+  }
+
+  /** Replays the list, once at a time however many requests notice the store is empty. */
+  reload(): Promise<void> {
+    this.reloading ??= (async () => {
+      try {
+        await this.replay();
+        await this.kv.set(RevocationList.LOADED_KEY, new Date().toISOString());
+      } finally {
+        this.reloading = null;
+      }
+    })();
+    return this.reloading;
   }
 
   async revokeSessions(sessionIds: string[], revokedAt = Date.now()): Promise<void> {

@@ -131,14 +131,25 @@ export class SessionsService {
     if (row) {
       await this.revocation.revokeSessions([row.id]);
       await this.announce([row]);
+      return row;
     }
-    return row;
+    // Already revoked, perhaps by an attempt whose key-value write failed (answered 503):
+    // write the entry again, so a retry always ends with the session refused everywhere.
+    const revokedAt = await this.sessions.revokedAt(sessionId, userId);
+    if (revokedAt) await this.revocation.revokeSessions([sessionId], revokedAt.getTime());
+    return undefined;
   }
 
   /** Revokes every session of a user (or, without one, of everyone); returns how many. */
   async revokeAll(reason: string, filter: { userId?: string; exceptSessionId?: string }): Promise<number> {
     const revoked = await this.sessions.revokeAll(reason, filter);
     await this.revocation.revokeSessions(revoked.map((s) => s.id));
+    if (filter.userId) {
+      // Sessions an earlier, failed attempt revoked in the database only: their entries again.
+      const earlier = await this.sessions.revokedSince(new Date(Date.now() - this.revocation.windowMs), filter.userId);
+      const fresh = new Set(revoked.map((s) => s.id));
+      for (const s of earlier) if (!fresh.has(s.id)) await this.revocation.revokeSessions([s.id], s.revoked_at.getTime());
+    }
     await this.announce(revoked);
     return revoked.length;
   }
