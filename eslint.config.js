@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main.ts', 'src/commands/**', 'bench/**', 'test/**', '.ci/**', 'scripts/**'],
+    files: ['src/main.ts', 'src/commands/**', 'bench/**', 'test/**', '.ci/**', 'deploy/**', 'scripts/**'],
     rules: { 'no-console': 'off' },
   },
   // The web app runs in the browser (web/vite.config.ts, in Node, gets both sets).

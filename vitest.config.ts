@@ -14,7 +14,8 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           env: { TEST_BACKEND: 'embedded' },
           globalSetup: ['test/helpers/global-setup-embedded.ts'],
-          testTimeout: 30_000,
+          // Generous: CLI and browser suites spawn processes on a shared 2-core machine.
+          testTimeout: 120_000,
           hookTimeout: 60_000,
         },
       },
@@ -24,7 +25,7 @@ export default defineConfig({
           include: ['test/**/*.test.ts'],
           env: { TEST_BACKEND: 'postgres' },
           globalSetup: ['test/helpers/global-setup-postgres.ts'],
-          testTimeout: 30_000,
+          testTimeout: 120_000,
           hookTimeout: 60_000,
         },
       },

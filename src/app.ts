@@ -45,8 +45,9 @@ function registerGracefulClose(app: FastifyInstance): void {
     sweeper.unref();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
+    done(null, payload);
   });
 }
 

@@ -10,6 +10,7 @@ import type { Config } from './config/index.js';
 import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
+import { createReadiness, type DependencyStates } from './modules/operations/readiness.js';
 import { createAuthModule, type AuthModule } from './modules/auth/auth-module.js';
 import { createDomainEvents, type DomainEvents } from './modules/events/domain-events.js';
 import { createFilesModule, type FilesModule } from './modules/files/files-module.js';
@@ -27,6 +28,8 @@ export interface Container {
   database: DatabaseHandle;
   kv: KeyValueStore;
   storage: ObjectStorage;
+  /** one bounded check of each dependency (/ready and the tessera_dependency_up gauge) */
+  readiness: () => Promise<DependencyStates>;
   mailer: Mailer;
   /** accounts, sessions, tokens, OAuth clients, admin (src/modules/auth) */
   auth: AuthModule;
@@ -64,7 +67,8 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
     closers.push(() => storage.close());
 
     // `files` is built below; the gauge reads it only when scraped.
-    const metrics = createMetrics({ poolStats: () => database.poolStats(), storageBytes: () => files.totalStoredBytes() });
+    const readiness = createReadiness({ database, kv, storage });
+    const metrics = createMetrics({ poolStats: () => database.poolStats(), storageBytes: () => files.totalStoredBytes(), dependencies: readiness });
 
     const events = createDomainEvents(
       kv,
@@ -104,6 +108,7 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       database,
       kv,
       storage,
+      readiness,
       mailer,
       auth,
       events,

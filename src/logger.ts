@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { Config } from './config/index.js';
 
@@ -20,6 +21,16 @@ export const REDACT_PATHS = [
   '*.ticket',
 ];
 
+/** pino-pretty is a development tool; an install without dev dependencies logs JSON instead. */
+function prettyAvailable(): boolean {
+  try {
+    createRequire(import.meta.url).resolve('pino-pretty');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function createLogger(config: Pick<Config, 'logging' | 'environment' | 'version'>, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level: config.logging.level,
@@ -29,7 +40,7 @@ export function createLogger(config: Pick<Config, 'logging' | 'environment' | 'v
     formatters: { level: (label) => ({ level: label }) },
   };
   if (destination) return pino(options, destination);
-  if (config.logging.format === 'pretty') {
+  if (config.logging.format === 'pretty' && prettyAvailable()) {
     return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service,env,version' } } });
   }
   return pino(options);

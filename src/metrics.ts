@@ -6,6 +6,8 @@ export interface MetricSources {
   poolStats: () => PoolStats;
   /** bytes of user files stored, all users (read when scraped) */
   storageBytes?: () => Promise<number>;
+  /** the readiness checks, run when scraped so alerts never depend on someone calling /ready */
+  dependencies?: () => Promise<Record<string, 'ok' | 'down' | 'disabled'>>;
 }
 
 export function createMetrics(sources: MetricSources) {
@@ -60,9 +62,15 @@ export function createMetrics(sources: MetricSources) {
   });
   const dependencyUp = new client.Gauge({
     name: 'tessera_dependency_up',
-    help: '1 when the last readiness check found the dependency up, 0 when down',
+    help: '1 when the dependency answered its readiness check at scrape time, 0 when down',
     labelNames: ['dependency'] as const,
     registers: [registry],
+    async collect() {
+      const states = await sources.dependencies?.();
+      for (const [dependency, state] of Object.entries(states ?? {})) {
+        if (state !== 'disabled') this.set({ dependency }, state === 'ok' ? 1 : 0);
+      }
+    },
   });
   // Realtime (issue 7): sockets held by this instance, events through the bus, relay lag.
   const wsConnections = new client.Gauge({

@@ -128,7 +128,7 @@ describe(`backup and restore (${BACKEND})`, () => {
 });
 
 describe.runIf(BACKEND === 'embedded')('tessera backup / restore on the command line (embedded data directories)', () => {
-  it('backs up and restores a data directory, exit codes 0 / 1 / 2', async () => {
+  it('backs up and restores a data directory, exit codes 0 / 1 / 2', { timeout: 180_000 }, async () => {
     const from = mkdtempSync(path.join(work, 'from-'));
     const to = mkdtempSync(path.join(work, 'to-'));
     expect((await runCli(['migrate', 'up'], { DATA_DIR: from })).code).toBe(0);

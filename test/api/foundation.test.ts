@@ -233,6 +233,9 @@ describe(`configured hosts, production headers and metrics (${BACKEND})`, () => 
     expectProblem(await t.app.inject({ ...base, headers: { ...base.headers, authorization: 'Bearer wrong-token-0123456789' } }), 403, 'metrics_forbidden');
     const ok = await t.app.inject({ ...base, headers: { ...base.headers, authorization: 'Bearer metrics-token-0123456789' } });
     expect(ok.statusCode).toBe(200);
+    // The dependency gauges are checked at scrape time: nobody has called /ready on this app.
+    expect(ok.body).toMatch(/tessera_dependency_up\{dependency="database"\} 1/);
+    expect(ok.body).toMatch(/tessera_dependency_up\{dependency="storage"\} 1/);
   });
 });
 

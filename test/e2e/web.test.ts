@@ -37,7 +37,7 @@ describe.runIf(EMBEDDED && (chromiumAvailable() || process.env.CI === 'true'))('
     execFileSync(process.execPath, ['scripts/build-web.mjs'], { stdio: 'pipe' });
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
-    t = await createTestApp({ env: { PUBLIC_URL: base, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn' } });
+    t = await createTestApp({ env: { PUBLIC_URL: base, RATE_LIMIT_ENABLED: 'false', LOG_LEVEL: 'warn', MAX_AVATAR_SIZE_MB: '1' } });
     await t.app.listen({ port, host: '127.0.0.1' });
     browser = await launchChromium();
     context = await newPhoneContext();
@@ -199,6 +199,15 @@ describe.runIf(EMBEDDED && (chromiumAvailable() || process.env.CI === 'true'))('
   }, FLOW_TIMEOUT);
 
   it('uploads an avatar with a preview and shows it', async () => {
+    // Over MAX_AVATAR_SIZE_MB: refused, and the page says so instead of waiting forever.
+    const big = await sharp({ create: { width: 1400, height: 1400, channels: 3, background: '#808080', noise: { type: 'gaussian', mean: 128, sigma: 60 } } }).png({ compressionLevel: 0 }).toBuffer();
+    expect(big.length).toBeGreaterThan(1024 * 1024);
+    await page.getByLabel('Choose a picture').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: big });
+    await page.getByRole('button', { name: 'Upload picture' }).click();
+    const refused = await page.getByRole('alert').innerText();
+    expect(refused).toContain('larger than 1 MB'); // the 413 problem's detail
+    await page.getByRole('button', { name: 'Cancel' }).click();
+
     const png = await sharp({ create: { width: 480, height: 320, channels: 3, background: { r: 190, g: 70, b: 40 } } }).png().toBuffer();
     await page.getByLabel('Choose a picture').setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
     await page.getByRole('img', { name: 'Preview of the new picture, cropped square' }).waitFor();

@@ -33,7 +33,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, config: 
   // One labelled child per (method, route template, status), looked up once: the hot path then
   // costs a map lookup, not prom-client's label hashing twice per request.
   const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onResponse', (request, reply, done) => {
     // Route templates, never raw URLs: unknown paths share one label so scanners cannot blow up cardinality.
     const route = request.routeOptions.url ?? '__unmatched__';
     const key = `${request.method} ${route} ${reply.statusCode}`;
@@ -45,6 +45,7 @@ export function registerMetrics(app: FastifyInstance, metrics: Metrics, config: 
     }
     child.count.inc();
     child.duration.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   if (!config.metrics.enabled) return;

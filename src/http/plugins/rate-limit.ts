@@ -59,16 +59,26 @@ export function rateLimitSubject(request: FastifyRequest): string {
  * Runs as a preHandler, after authentication, so signed-in users are counted by id.
  */
 export function registerRateLimits(app: FastifyInstance, limiter: RateLimiter, config: Readonly<Config>): void {
-  app.addHook('preHandler', async (request, reply) => {
-    const routeConfig = request.routeOptions.config;
-    const names = routeConfig?.rateLimit ?? [];
-    const apiWide = routeConfig?.apiRateLimit !== false && (request.routeOptions.url ?? '').startsWith(config.server.apiPrefix);
-    if (!apiWide && names.length === 0) return;
+  const check = async (request: FastifyRequest, names: RateLimitName[], apiWide: boolean): Promise<Record<string, string>> => {
     const subject = rateLimitSubject(request);
     const headers: Record<string, string> = {};
     if (apiWide) await limiter.check('api', config.rateLimit.api, subject, headers);
     // The most specific limit decides the headers the client sees.
     for (const name of names) await limiter.check(name, config.rateLimit[name], subject, headers);
-    reply.headers(headers);
+    return headers;
+  };
+  app.addHook('preHandler', (request, reply, done) => {
+    const routeConfig = request.routeOptions.config;
+    const names = routeConfig?.rateLimit ?? [];
+    const apiWide = routeConfig?.apiRateLimit !== false && (request.routeOptions.url ?? '').startsWith(config.server.apiPrefix);
+    // Nothing to count (health, metrics, static files): no promise, no store round trip.
+    if ((!apiWide && names.length === 0) || !config.rateLimit.enabled) return done();
+    check(request, names, apiWide).then(
+      (headers) => {
+        reply.headers(headers);
+        done();
+      },
+      (err: Error) => done(err),
+    );
   });
 }

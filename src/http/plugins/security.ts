@@ -92,8 +92,10 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
   }
 
   const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
-  app.addHook('onRequest', async (_request, reply) => {
+  // Callback-style hooks on the hot path: no promise per request.
+  app.addHook('onRequest', (_request, reply, done) => {
     reply.headers(securityHeaders);
+    done();
   });
 
   await app.register(cors, {

@@ -196,7 +196,9 @@ export function upload<T>(path: string, form: FormData, options: { method?: stri
         if (e.lengthComputable) options.onProgress?.(e.loaded / e.total);
       };
       xhr.onload = () => resolve({ status: xhr.status, body: xhr.response as unknown });
-      xhr.onerror = () => reject(new ApiError(0, { title: 'Network error', detail: 'The upload could not reach the server.' }));
+      // The server cuts off a body it refuses before reading it all (too large, over quota):
+      // the browser then sees a dropped connection, not the answer.
+      xhr.onerror = () => reject(new ApiError(0, { title: 'Upload failed', detail: 'The upload did not complete: the file may be larger than the server accepts, or the connection dropped.' }));
       xhr.onabort = () => reject(new DOMException('Upload cancelled', 'AbortError'));
       options.signal?.addEventListener('abort', () => xhr.abort(), { once: true });
       xhr.send(form);
