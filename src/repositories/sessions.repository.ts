@@ -76,7 +76,10 @@ export class SessionsRepository {
           user_agent = coalesce(${touch.userAgent}, user_agent)
         where id = (select "sessionId" from claimed)
       ), active as (
+        -- Minute precision is all "last active" needs; it spares the user row a write (and a
+        -- row lock shared by all of a person's sessions) on every rotation.
         update users set last_active_at = now() where id = (select "userId" from claimed)
+          and (last_active_at is null or last_active_at < now() - interval '1 minute')
       )
       select * from claimed`.execute(this.db);
     return rows[0];
