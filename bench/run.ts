@@ -2,12 +2,19 @@
  * `npm run bench`: every figure as a ratio measured side by side in one run, on this machine.
  *   --seconds N          length of each measured run (default 5)
  *   --backend embedded|postgres|both   (default both)
- *   --only TEXT          only scenarios whose name contains TEXT
+ *   --only TEXT          only scenarios whose name contains TEXT; also selects among `login`,
+ *                        `refresh`, `client_credentials`, `avatar`, `upload local`, `upload s3`,
+ *                        `download`, `realtime websocket` (e.g. `--only upload`, `--only realtime`)
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { clientCredentials, loginVsHash, refreshRotations } from './auth.js';
+import { benchAvatars } from './avatars.js';
+import { benchDownload, benchLocalUpload, benchS3Upload, FILES_ENV } from './files.js';
 import { compare } from './load.js';
+import { benchWeb } from './web.js';
+import type { Cells } from './measure.js';
+import { benchRealtime, REALTIME_ENV } from './realtime.js';
 import { SCENARIOS } from './scenarios.js';
 import { removeDir, rssMb, startBare, startTessera } from './servers.js';
 
@@ -24,7 +31,18 @@ const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 // Limits stay on (their cost is part of every request) but far above the offered load.
 const HIGH = '1000000000/minute';
-const COMMON_ENV = { RATE_LIMIT_API: HIGH, RATE_LIMIT_LOGIN: HIGH, RATE_LIMIT_REGISTER: HIGH, RATE_LIMIT_REFRESH: HIGH, RATE_LIMIT_SERVICE_TOKEN: HIGH, LOG_LEVEL: 'warn' };
+const COMMON_ENV = {
+  RATE_LIMIT_API: HIGH,
+  RATE_LIMIT_LOGIN: HIGH,
+  RATE_LIMIT_REGISTER: HIGH,
+  RATE_LIMIT_REFRESH: HIGH,
+  RATE_LIMIT_SERVICE_TOKEN: HIGH,
+  PROFILE_UPDATE_RATE_LIMIT: HIGH,
+  AVATAR_UPLOAD_RATE_LIMIT: HIGH,
+  ...FILES_ENV,
+  ...REALTIME_ENV,
+  LOG_LEVEL: 'warn',
+};
 
 async function freshPostgres(): Promise<string> {
   const admin = new pg.Client({ connectionString: PG_ADMIN });
@@ -95,6 +113,23 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
       const r = await clientCredentials(tessera.url, env.DATABASE_URL, seconds);
       row([backend, 'POST /api/v1/auth/token grant_type=client_credentials', `${fmt(r.rps)} /s`, '', '', r.rps >= 1200 ? '≥ 1,200/s ✓' : '< 1,200/s', `p99 ${r.p99} ms${r.non2xx ? `, ${r.non2xx} non-2xx!` : ''}`]);
     }
+    // Issues 5–7: measurements of their own (avatars.ts, files.ts, realtime.ts). Those that don't
+    // depend on the database run in the first backend's pass only.
+    const sink = (cells: Cells) => row([backend, ...cells]);
+    const want = (name: string) => !values.only || name.includes(values.only);
+    if (backend === backends[0]) {
+      if (want('avatar')) await benchAvatars(tessera, sink);
+      if (want('upload local')) await benchLocalUpload(tessera, sink);
+      if (want('upload s3')) await benchS3Upload(env, sink);
+      if (want('download')) await benchDownload(tessera, Math.max(1, seconds / 2), sink);
+    }
+    if (backend === 'postgres' && want('realtime websocket')) await benchRealtime(tessera, env, sink);
+    if (backend === 'embedded' && want('web')) {
+      for (const line of await benchWeb(tessera.url, backend)) {
+        rows.push(line);
+        console.log(line);
+      }
+    }
   } finally {
     await tessera.stop();
     removeDir(tessera.dataDir);
@@ -102,7 +137,7 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
 }
 
 console.log(`# npm run bench — ${new Date().toISOString()} — node ${process.version}, ${(await import('node:os')).cpus().length} cores, ${seconds} s runs`);
-console.log('| backend | figure | Tessera | bare Fastify | ratio | goal | latency |');
+console.log('| backend | figure | Tessera | yardstick (bare Fastify unless named) | ratio | goal | latency / notes |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 const backends = values.backend === 'both' ? (['embedded', 'postgres'] as const) : ([values.backend] as ('embedded' | 'postgres')[]);
 for (const b of backends) await benchBackend(b);

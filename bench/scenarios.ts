@@ -1,5 +1,6 @@
 import { signUp } from './auth.js';
 import type { LoadRequest } from './load.js';
+import { ownProfileRequest, publicProfileRequest } from './profiles.js';
 
 /**
  * One benchmarked request: how to prepare it against a running Tessera (sign up, upload…),
@@ -23,4 +24,7 @@ export const SCENARIOS: Scenario[] = [
       return { path: '/api/v1/auth/me', headers: { authorization: `Bearer ${account.accessToken}` } };
     },
   },
+  // issue 5
+  { name: 'GET /api/v1/users/:id/profile (anonymous, public profile)', goal: 0.6, prepare: publicProfileRequest },
+  { name: 'GET /api/v1/users/me/profile (valid bearer token)', goal: 0.5, prepare: ownProfileRequest },
 ];

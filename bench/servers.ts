@@ -40,15 +40,15 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** `tessera serve` from the build (dist/), as `npm start` runs it. */
-export async function startTessera(env: Record<string, string>, dataDir?: string): Promise<Running & { dataDir: string }> {
+/** `tessera serve` from the build (dist/), as `npm start` runs it; `stderr: 'pipe'` to filter its stderr. */
+export async function startTessera(env: Record<string, string>, dataDir?: string, options: { stderr?: 'inherit' | 'pipe' } = {}): Promise<Running & { dataDir: string }> {
   const port = await freePort();
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'tessera-bench-'));
   const started = performance.now();
   const child = spawn(process.execPath, [path.join(ROOT, 'bin/tessera.js'), 'serve'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(`${url}/ready`);

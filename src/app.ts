@@ -1,5 +1,7 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
+import type { Logger } from 'pino';
+import { lazyChildLogger } from './logger.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from './config/index.js';
 import type { Container } from './container.js';
@@ -69,6 +71,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     genReqId: genRequestId,
+    childLoggerFactory: (parent, bindings, options) => lazyChildLogger(parent as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.server.trustProxy),
     bodyLimit: config.server.bodyLimitBytes,
     requestTimeout: config.server.requestTimeoutMs,

@@ -45,3 +45,66 @@ export function createLogger(config: Pick<Config, 'logging' | 'environment' | 'v
   }
   return pino(options);
 }
+
+type LogMethod = (...args: unknown[]) => void;
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+
+/**
+ * A request's logger, made real only when something logs at an enabled level. Fastify builds a
+ * pino child per request (binding its id, redaction included); most requests log nothing above
+ * the configured level, so that work was pure overhead on every request.
+ */
+class LazyRequestLogger {
+  #child: Logger | undefined;
+  readonly fatal: LogMethod;
+  readonly error: LogMethod;
+  readonly warn: LogMethod;
+  readonly info: LogMethod;
+  readonly debug: LogMethod;
+  readonly trace: LogMethod;
+
+  constructor(
+    private readonly parent: Logger,
+    private readonly childBindings: pino.Bindings,
+    private readonly childOptions: pino.ChildLoggerOptions,
+  ) {
+    const method = (level: Level): LogMethod => (...args) => {
+      if (this.parent.isLevelEnabled(level)) (this.real[level] as LogMethod)(...args);
+    };
+    this.fatal = method('fatal');
+    this.error = method('error');
+    this.warn = method('warn');
+    this.info = method('info');
+    this.debug = method('debug');
+    this.trace = method('trace');
+  }
+
+  private get real(): Logger {
+    this.#child ??= this.parent.child(this.childBindings, this.childOptions);
+    return this.#child;
+  }
+
+  get level(): string {
+    return this.#child?.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.real.level = level;
+  }
+
+  isLevelEnabled(level: string): boolean {
+    return this.#child ? this.#child.isLevelEnabled(level) : this.parent.isLevelEnabled(level);
+  }
+
+  child(bindings: pino.Bindings, options?: pino.ChildLoggerOptions): Logger {
+    return this.real.child(bindings, options);
+  }
+
+  bindings(): pino.Bindings {
+    return this.real.bindings();
+  }
+}
+
+export function lazyChildLogger(parent: Logger, bindings: pino.Bindings, options: pino.ChildLoggerOptions): Logger {
+  return new LazyRequestLogger(parent, bindings, options) as unknown as Logger;
+}
