@@ -43,6 +43,7 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     LOG_FORMAT=json \
+    MALLOC_ARENA_MAX=2 \
     npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 # Production dependencies only. --ignore-scripts: `prepare` would try to compile without
