@@ -59,10 +59,8 @@ function fmt(n: number, digits = 0) {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-const rows: string[] = [];
 function row(cells: (string | number)[]) {
   const line = `| ${cells.join(' | ')} |`;
-  rows.push(line);
   console.log(line);
 }
 
@@ -126,7 +124,6 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
     if (backend === 'postgres' && want('realtime websocket')) await benchRealtime(tessera, env, sink);
     if (backend === 'embedded' && want('web')) {
       for (const line of await benchWeb(tessera.url, backend)) {
-        rows.push(line);
         console.log(line);
       }
     }
@@ -141,4 +138,3 @@ console.log('| backend | figure | Tessera | yardstick (bare Fastify unless named
 console.log('| --- | --- | --- | --- | --- | --- | --- |');
 const backends = values.backend === 'both' ? (['embedded', 'postgres'] as const) : ([values.backend] as ('embedded' | 'postgres')[]);
 for (const b of backends) await benchBackend(b);
-void rows;

@@ -310,7 +310,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
   r.raw('SMTP_PASSWORD');
   r.raw('SMTP_SECURE');
 
-  checkCrossField(r, config, { allowEmbeddedInProduction, redisUrl });
+  checkCrossField(r, config, { allowEmbeddedInProduction });
   if (r.problems.length) throw new ConfigError(r.problems);
   return { config: deepFreeze(config), names: r.names };
 }
@@ -318,7 +318,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
 function checkCrossField(
   r: EnvReader,
   c: Config,
-  extra: { allowEmbeddedInProduction: boolean; redisUrl: string | null },
+  extra: { allowEmbeddedInProduction: boolean },
 ): void {
   const prod = c.environment === 'production';
   const secretBytes = c.auth.secret ? Buffer.byteLength(c.auth.secret) : 0;
@@ -361,7 +361,6 @@ function checkCrossField(
   if (prod && c.metrics.token !== null && Buffer.byteLength(c.metrics.token) < 16) {
     r.problem('METRICS_TOKEN', 'is too short: at least 16 bytes in production');
   }
-  void extra.redisUrl;
 }
 
 function readTrustProxy(r: EnvReader): TrustProxy {

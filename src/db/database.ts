@@ -29,13 +29,13 @@ pg.types.setTypeParser(20, (v) => Number(v));
 
 export async function openDatabase(
   config: Pick<Config, 'database' | 'dataDir'>,
-  options: { embeddedDir?: string } = {},
+  options: { embeddedDir?: string; /** an embedded data dir dump to start from (tests) */ template?: Blob } = {},
 ): Promise<DatabaseHandle> {
   if (config.database.url) return openPostgres(config.database);
   const dir = options.embeddedDir ?? path.join(config.dataDir, 'db');
   let pglite: PGlite;
   if (dir === 'memory://') {
-    pglite = await PGlite.create();
+    pglite = await PGlite.create(options.template ? { loadDataDir: options.template } : {});
   } else {
     mkdirSync(dir, { recursive: true });
     const template = existsSync(path.join(dir, 'PG_VERSION')) ? null : readEmbeddedTemplate();

@@ -2,18 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { FastifyInstance } from 'fastify';
-import { Kysely } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { buildContainer, type Container } from '../../src/container.js';
-import type { DatabaseHandle } from '../../src/db/database.js';
-import { PGliteDialect } from '../../src/db/pglite-dialect.js';
-import type { Database } from '../../src/db/types.js';
+import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { BACKEND, databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL } from './services.js';
 
 export interface TestApp {
@@ -34,19 +30,8 @@ export interface TestAppOptions extends BuildAppOptions {
 }
 
 /** An embedded database loaded from the migrated template the global setup dumped. */
-async function embeddedDatabase(): Promise<DatabaseHandle> {
-  const template = inject('pgliteTemplate');
-  const pglite = await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) });
-  const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
-  return {
-    db,
-    kind: 'embedded',
-    ping: async () => {
-      await pglite.query('select 1');
-    },
-    poolStats: () => ({ total: 1, idle: 1, waiting: 0, max: 1 }),
-    close: () => db.destroy(),
-  };
+function embeddedDatabase(config: Readonly<Config>): Promise<DatabaseHandle> {
+  return openDatabase(config, { embeddedDir: 'memory://', template: new Blob([readFileSync(inject('pgliteTemplate'))]) });
 }
 
 /** A fresh PostgreSQL database cloned from the migrated template. */
@@ -98,7 +83,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const shared = options.sameStoresAs;
   const container = await buildContainer(config, {
     logger,
-    ...(BACKEND === 'embedded' ? { database: shared ? shareDatabase(shared.container.database) : await embeddedDatabase() } : {}),
+    ...(BACKEND === 'embedded' ? { database: shared ? shareDatabase(shared.container.database) : await embeddedDatabase(config) } : {}),
     ...(BACKEND === 'embedded' && shared ? { kv: shared.container.kv } : {}),
   });
   const app = await buildApp(container, options);

@@ -48,39 +48,36 @@ export class RedisKeyValueStore implements KeyValueStore {
     await this.client.connect();
   }
 
-  private k(key: string) {
-    return key;
-  }
 
   async get(key: string) {
-    return this.client.get(this.k(key));
+    return this.client.get(key);
   }
 
   async getMany(keys: string[]) {
     if (keys.length === 0) return [];
-    return this.client.mget(...keys.map((k) => this.k(k)));
+    return this.client.mget(...keys);
   }
 
   async set(key: string, value: string, ttlMs?: number) {
-    if (ttlMs) await this.client.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)));
-    else await this.client.set(this.k(key), value);
+    if (ttlMs) await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)));
+    else await this.client.set(key, value);
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number) {
-    const r = await this.client.set(this.k(key), value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
+    const r = await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
     return r === 'OK';
   }
 
   async take(key: string) {
-    return this.client.getdel(this.k(key));
+    return this.client.getdel(key);
   }
 
   async del(...keys: string[]) {
-    if (keys.length) await this.client.del(...keys.map((k) => this.k(k)));
+    if (keys.length) await this.client.del(...keys);
   }
 
   async hit(key: string, windowMs: number): Promise<WindowHit> {
-    const [count, resetMs] = await this.client.tesseraHit(this.k(key), Math.ceil(windowMs));
+    const [count, resetMs] = await this.client.tesseraHit(key, Math.ceil(windowMs));
     return { count: Number(count), resetMs: Number(resetMs) };
   }
 
