@@ -6,13 +6,13 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from './config/index.js';
 import type { Container } from './container.js';
 import { LocalObjectStorage } from './adapters/object-storage/local.js';
-import { registerAuth, registerAuthRoutes } from './http/auth.js';
+import { registerAuth, registerAuthRoutes, registerDiscoveryRoutes } from './http/auth.js';
 import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
-import { registerMetrics } from './http/plugins/metrics.js';
-import { registerOpenApi } from './http/plugins/openapi.js';
-import { createRateLimiter, registerRateLimits } from './http/plugins/rate-limit.js';
-import { genRequestId, registerRequestId } from './http/plugins/request-id.js';
-import { registerSecurity } from './http/plugins/security.js';
+import { metricsRoute, registerMetrics } from './http/plugins/metrics.js';
+import { openApiRoutes, registerOpenApi } from './http/plugins/openapi.js';
+import { registerRequestGate } from './http/plugins/request-gate.js';
+import { genRequestId } from './http/plugins/request-id.js';
+import { registerCors, registerSecurity } from './http/plugins/security.js';
 import { eventsRoutes } from './http/routes/events.js';
 import { filesRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -34,23 +34,18 @@ function validators() {
 }
 
 /**
- * On close, Fastify stops accepting and closes the connections idle at that moment; a request
- * still in flight finishes, but its keep-alive connection would then hold the close open. So
- * once closing, every response says `Connection: close` and idle sockets are swept until done.
+ * On close, Fastify stops accepting (a request arriving on a kept-alive connection gets a 503
+ * with `Connection: close`) and closes the connections idle at that moment; a request still in
+ * flight finishes, and its connection is closed as soon as it is idle again: idle sockets are
+ * swept until the server is closed.
  */
 function registerGracefulClose(app: FastifyInstance): void {
-  let closing = false;
   let sweeper: NodeJS.Timeout | undefined;
   app.addHook('preClose', async () => {
-    closing = true;
     sweeper = setInterval(() => app.server.closeIdleConnections(), 100);
     sweeper.unref();
   });
   app.addHook('onClose', async () => clearInterval(sweeper));
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (closing) reply.header('connection', 'close');
-    done(null, payload);
-  });
 }
 
 /** Never trusts X-Forwarded-For unless TRUST_PROXY names the proxies (or a hop count). */
@@ -70,6 +65,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const { config, logger } = container;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
+    // Fastify's per-request lines are at info: below that level they are not even attempted.
+    disableRequestLogging: !logger.isLevelEnabled('info'),
     genReqId: genRequestId,
     childLoggerFactory: (parent, bindings, options) => lazyChildLogger(parent as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.server.trustProxy),
@@ -86,36 +83,45 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? ajv.body : ajv.params).compile(schema));
   app.addSchema(ProblemSchema);
 
-  registerRequestId(app);
+  // At the root: what every request gets (request id, security headers, error answers), and
+  // the onRoute hooks that give each route only the per-request work it needs (metrics,
+  // compression, the request gate), so a route that needs nothing runs nothing.
   registerGracefulClose(app);
-  registerErrorHandling(app);
+  const notFound = registerErrorHandling(app);
   await registerErrorTracking(app, container);
   await registerSecurity(app, config);
-  registerMetrics(app, container.metrics, config);
+  notFound.unmatched.push(registerMetrics(app, container.metrics));
   await registerOpenApi(app, config);
+  registerRequestGate(app, container, await registerAuth(app, container));
 
-  const limiter = createRateLimiter(container.kv, container.metrics, config.rateLimit.enabled);
-  registerRateLimits(app, limiter, config);
-
+  // Operations endpoints: no CORS, nothing counted against rate limits.
   healthRoutes(app, container);
-  // The local store's public objects (avatars); S3 and Cloudinary serve their own.
-  if (container.storage instanceof LocalObjectStorage) uploadsRoutes(app, container.storage);
-  await registerAuth(app, container);
-  await app.register(
-    async (api) => {
-      // Capability routes (auth, profiles, files, events, admin) register here.
-      await registerAuthRoutes(api, container);
-      await eventsRoutes(api, container);
-      // Its own scope: the multipart parser (avatar uploads) is registered there.
-      await api.register(async (scope) => profileRoutes(scope, container));
-      // Its own scope too: the multipart parser with the file-upload limits.
-      await api.register(async (scope) => filesRoutes(scope, container));
-      options.extraApiRoutes?.(api);
-    },
-    { prefix: config.server.apiPrefix },
-  );
-  // The web app at `/` (dist/web), last: its client routes are what nothing above answers.
-  await webRoutes(app, container);
+  metricsRoute(app, container.metrics, config);
+
+  // Everything a browser on another origin may call: with CORS (ALLOWED_ORIGINS).
+  await app.register(async (scope) => {
+    await registerCors(scope, config);
+    // The local store's public objects (avatars); S3 and Cloudinary serve their own.
+    if (container.storage instanceof LocalObjectStorage) uploadsRoutes(scope, container.storage);
+    registerDiscoveryRoutes(scope, container);
+    await openApiRoutes(scope, config);
+    await scope.register(
+      async (api) => {
+        // Capability routes (auth, profiles, files, events, admin) register here.
+        await registerAuthRoutes(api, container);
+        await eventsRoutes(api, container);
+        // Its own scope: the multipart parser (avatar uploads) is registered there.
+        await api.register(async (child) => profileRoutes(child, container));
+        // Its own scope too: the multipart parser with the file-upload limits.
+        await api.register(async (child) => filesRoutes(child, container));
+        options.extraApiRoutes?.(api);
+      },
+      { prefix: config.server.apiPrefix },
+    );
+  });
+  // The web app at `/` (dist/web); its client routes are what nothing above answers.
+  const webFallback = await webRoutes(app, container);
+  if (webFallback) notFound.fallbacks.push(webFallback);
 
   await app.ready();
   return app;

@@ -56,27 +56,40 @@ type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
  */
 class LazyRequestLogger {
   #child: Logger | undefined;
-  readonly fatal: LogMethod;
-  readonly error: LogMethod;
-  readonly warn: LogMethod;
-  readonly info: LogMethod;
-  readonly debug: LogMethod;
-  readonly trace: LogMethod;
 
   constructor(
     private readonly parent: Logger,
     private readonly childBindings: pino.Bindings,
     private readonly childOptions: pino.ChildLoggerOptions,
-  ) {
-    const method = (level: Level): LogMethod => (...args) => {
-      if (this.parent.isLevelEnabled(level)) (this.real[level] as LogMethod)(...args);
-    };
-    this.fatal = method('fatal');
-    this.error = method('error');
-    this.warn = method('warn');
-    this.info = method('info');
-    this.debug = method('debug');
-    this.trace = method('trace');
+  ) {}
+
+  // Methods on the prototype: a request that logs nothing allocates nothing but this object.
+  fatal(...args: unknown[]): void {
+    this.write('fatal', args);
+  }
+
+  error(...args: unknown[]): void {
+    this.write('error', args);
+  }
+
+  warn(...args: unknown[]): void {
+    this.write('warn', args);
+  }
+
+  info(...args: unknown[]): void {
+    this.write('info', args);
+  }
+
+  debug(...args: unknown[]): void {
+    this.write('debug', args);
+  }
+
+  trace(...args: unknown[]): void {
+    this.write('trace', args);
+  }
+
+  private write(level: Level, args: unknown[]): void {
+    if (this.#child ? this.#child.isLevelEnabled(level) : this.parent.isLevelEnabled(level)) (this.real[level] as LogMethod)(...args);
   }
 
   private get real(): Logger {

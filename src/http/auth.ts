@@ -1,6 +1,6 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, onRequestHookHandler } from 'fastify';
 import type { Container } from '../container.js';
-import { registerAuthGuard } from './plugins/auth-guard.js';
+import { registerAuthGuard, type GuardMode } from './plugins/auth-guard.js';
 import { adminRoutes } from './routes/admin.js';
 import { authRoutes } from './routes/auth.js';
 import { oauthRoutes } from './routes/oauth.js';
@@ -10,12 +10,17 @@ import { UserSchema } from './schemas/auth.js';
 /**
  * At the root, before any route: start the auth module (signing key loaded or created, recent
  * revocations replayed), the request guard (`app.authenticate`, `app.authenticateOptional`,
- * `app.requireAdmin`), the shared `User` schema and the well-known discovery routes.
+ * `app.requireAdmin`; returned, for the request gate) and the shared `User` schema.
  */
-export async function registerAuth(app: FastifyInstance, container: Container): Promise<void> {
+export async function registerAuth(app: FastifyInstance, container: Container): Promise<Map<onRequestHookHandler, GuardMode>> {
   await container.auth.start();
-  registerAuthGuard(app, container);
+  const guards = registerAuthGuard(app, container);
   app.addSchema(UserSchema);
+  return guards;
+}
+
+/** The well-known discovery routes (OpenID configuration, JWKS), at the root. */
+export function registerDiscoveryRoutes(app: FastifyInstance, container: Container): void {
   wellKnownRoutes(app, container);
 }
 

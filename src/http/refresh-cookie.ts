@@ -51,7 +51,9 @@ export function clearRefreshCookie(reply: FastifyReply, config: Readonly<Config>
  */
 export function presentedRefreshToken(request: FastifyRequest, bodyToken: string | undefined): string | null {
   if (bodyToken) return bodyToken;
-  const cookie = request.cookies?.[REFRESH_COOKIE];
+  // Cookies are parsed here only (the plugin's per-request parsing is off: @fastify/cookie `hook: false`).
+  const header = request.headers.cookie;
+  const cookie = header ? request.server.parseCookie(header)[REFRESH_COOKIE] : undefined;
   if (!cookie) return null;
   if (!isWebClient(request)) throw new AppError('csrf_header_required', { detail: `Send ${WEB_CLIENT_HEADER}: ${WEB_CLIENT_VALUE} with cookie-based calls` });
   return cookie;

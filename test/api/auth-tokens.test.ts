@@ -110,14 +110,16 @@ describe(`access tokens, JWKS and discovery (${BACKEND})`, () => {
 
   it('the key-value store failing means 503, never an accepted token (fail closed)', async () => {
     const kv = t.container.kv;
-    const original = kv.getMany.bind(kv);
-    kv.getMany = async () => {
+    const original = { getMany: kv.getMany.bind(kv), exchange: kv.exchange.bind(kv) };
+    const lost = async () => {
       throw new Error('connection lost');
     };
+    kv.getMany = lost;
+    kv.exchange = lost;
     try {
       expectProblem(await me(t, u.accessToken), 503, 'kv_unavailable');
     } finally {
-      kv.getMany = original;
+      Object.assign(kv, original);
     }
     expect((await me(t, u.accessToken)).statusCode).toBe(200);
   });

@@ -9,6 +9,12 @@ export interface WindowHit {
   resetMs: number;
 }
 
+/** A request's whole use of the store in one round trip: its rate-limit hits and the reads it needs. */
+export interface Exchange {
+  hits: WindowHit[];
+  values: (string | null)[];
+}
+
 export type MessageHandler = (message: string) => void;
 
 export interface KeyValueStore {
@@ -23,6 +29,8 @@ export interface KeyValueStore {
   del(...keys: string[]): Promise<void>;
   /** counts a hit in a fixed window that starts with the first hit (atomic) */
   hit(key: string, windowMs: number): Promise<WindowHit>;
+  /** counts each hit (as `hit`) and reads each key, atomically and in one round trip */
+  exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange>;
   publish(channel: string, message: string): Promise<void>;
   /** returns an unsubscribe function */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

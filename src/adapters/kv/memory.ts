@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
+import type { Exchange, KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
 
 interface Entry {
   value: string;
@@ -62,6 +62,14 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async hit(key: string, windowMs: number): Promise<WindowHit> {
+    return this.hitNow(key, windowMs);
+  }
+
+  async exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange> {
+    return { hits: hits.map((h) => this.hitNow(h.key, h.windowMs)), values: keys.map((k) => this.live(k)?.value ?? null) };
+  }
+
+  private hitNow(key: string, windowMs: number): WindowHit {
     const now = this.now();
     const e = this.live(key);
     if (!e) {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
+import type { Exchange, KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
 
 // INCR and PEXPIRE in one script: the window starts with its first hit, atomically on every instance.
 const HIT_SCRIPT = `
@@ -10,7 +10,30 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {count, ttl}
 `;
 
-type RedisWithHit = Redis & { tesseraHit(key: string, windowMs: number): Promise<[number, number]> };
+// A request's hits and reads in one script, one round trip: KEYS = the hit keys, then the keys
+// to read; ARGV = the number of hits, then each hit's window. Same window rule as HIT_SCRIPT.
+const EXCHANGE_SCRIPT = `
+local hits = tonumber(ARGV[1])
+local out = {}
+for i = 1, hits do
+  local window = tonumber(ARGV[i + 1])
+  local count = redis.call('INCR', KEYS[i])
+  if count == 1 then redis.call('PEXPIRE', KEYS[i], window) end
+  local ttl = redis.call('PTTL', KEYS[i])
+  if ttl < 0 then redis.call('PEXPIRE', KEYS[i], window); ttl = window end
+  out[#out + 1] = count
+  out[#out + 1] = ttl
+end
+for i = hits + 1, #KEYS do
+  out[#out + 1] = redis.call('GET', KEYS[i])
+end
+return out
+`;
+
+type RedisWithHit = Redis & {
+  tesseraHit(key: string, windowMs: number): Promise<[number, number]>;
+  tesseraExchange(numKeys: number, ...args: (string | number)[]): Promise<(number | string | null)[]>;
+};
 
 export interface RedisStoreOptions {
   url: string;
@@ -28,6 +51,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   constructor(private readonly options: RedisStoreOptions) {
     this.client = new Redis(options.url, this.connectionOptions()) as RedisWithHit;
     this.client.defineCommand('tesseraHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    // Key count varies per call: given as the first argument.
+    this.client.defineCommand('tesseraExchange', { lua: EXCHANGE_SCRIPT });
     this.client.on('error', () => undefined); // reconnects by itself; readiness reports it
   }
 
@@ -35,6 +60,8 @@ export class RedisKeyValueStore implements KeyValueStore {
     return {
       keyPrefix: this.options.keyPrefix,
       lazyConnect: true,
+      // Commands issued in the same tick (many requests at once) share one write and one read.
+      enableAutoPipelining: true,
       // Fail commands at once while disconnected instead of queueing them: callers answer 503.
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
@@ -79,6 +106,21 @@ export class RedisKeyValueStore implements KeyValueStore {
   async hit(key: string, windowMs: number): Promise<WindowHit> {
     const [count, resetMs] = await this.client.tesseraHit(key, Math.ceil(windowMs));
     return { count: Number(count), resetMs: Number(resetMs) };
+  }
+
+  async exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange> {
+    if (hits.length === 0) return { hits: [], values: keys.length ? await this.client.mget(...keys) : [] };
+    const args: (string | number)[] = [];
+    for (const h of hits) args.push(h.key);
+    for (const k of keys) args.push(k);
+    args.push(hits.length);
+    for (const h of hits) args.push(Math.ceil(h.windowMs));
+    const out = await this.client.tesseraExchange(hits.length + keys.length, ...args);
+    const windowHits: WindowHit[] = [];
+    for (let i = 0; i < hits.length; i++) windowHits.push({ count: Number(out[2 * i]), resetMs: Number(out[2 * i + 1]) });
+    const values: (string | null)[] = [];
+    for (let i = 0; i < keys.length; i++) values.push((out[2 * hits.length + i] as string | null | undefined) ?? null);
+    return { hits: windowHits, values };
   }
 
   async publish(channel: string, message: string) {

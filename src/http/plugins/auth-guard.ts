@@ -1,12 +1,13 @@
-import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Container } from '../../container.js';
-import { AppError } from '../../errors/app-error.js';
-import { bearerToken, missingToken, type Principal } from '../../modules/auth/authenticator.js';
+import { bearerToken, missingToken, type PendingAuth, type Principal } from '../../modules/auth/authenticator.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** who is calling: set by the `authenticate*` hooks, null when anonymous */
+    /** who is calling: set by the request gate once the token is checked, null when anonymous */
     auth: Principal | null;
+    /** a verified token whose revocation the request gate checks (in its one key-value round trip) */
+    pendingAuth: PendingAuth | null;
   }
   interface FastifyInstance {
     /** onRequest hook: a valid, unrevoked user access token is required (401, or 403 for a service token) */
@@ -18,37 +19,53 @@ declare module 'fastify' {
   }
 }
 
+/** What a route's guard asks for; the request gate finishes the check. */
+export type GuardMode = 'user' | 'optional' | 'admin';
+
 /**
- * The request guard. It runs as onRequest, before the body is read and before the rate-limit
- * preHandler, so a signed-in caller's limits count against their user id, not their address.
+ * The request guard. It runs as onRequest, before the body is read. It verifies the token's
+ * signature and claims (cached per token, no I/O on a repeat); the request gate, the route's
+ * last onRequest hook, then reads the token's revocation entries in the same key-value round
+ * trip as the rate-limit hits, and sets `request.auth` (see request-gate.ts).
  * Use it as `{ onRequest: [app.authenticate] }` on any route.
  */
-export function registerAuthGuard(app: FastifyInstance, container: Container): void {
-  const { authenticator, admin } = container.auth;
+export function registerAuthGuard(app: FastifyInstance, container: Container): Map<onRequestHookHandler, GuardMode> {
+  const { authenticator } = container.auth;
   app.decorateRequest('auth', null);
+  app.decorateRequest('pendingAuth', null);
 
-  async function establish(request: FastifyRequest, required: boolean): Promise<void> {
-    const token = bearerToken(request.headers.authorization);
-    if (token === null) {
-      if (required) throw missingToken();
-      return;
-    }
-    const principal = await authenticator.authenticate(token);
-    request.auth = principal;
-    request.rateLimitSubject = principal.kind === 'user' ? principal.userId : `client:${principal.clientId}`;
-  }
+  const guard = (required: boolean): onRequestHookHandler =>
+    // Callback-style: a token verified before costs no promise.
+    function guardHook(this: FastifyInstance, request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void) {
+      let token: string | null;
+      try {
+        token = bearerToken(request.headers.authorization);
+      } catch (err) {
+        return done(err as Error);
+      }
+      if (token === null) return done(required ? missingToken() : undefined);
+      const cached = authenticator.cachedClaims(token);
+      if (cached) {
+        request.pendingAuth = authenticator.prepare(cached);
+        return done();
+      }
+      authenticator.claims(token).then(
+        (claims) => {
+          request.pendingAuth = authenticator.prepare(claims);
+          done();
+        },
+        (err: Error) => done(err),
+      );
+    } as onRequestHookHandler;
 
-  app.decorate('authenticate', async function authenticate(request: FastifyRequest) {
-    await establish(request, true);
-    if (request.auth?.kind !== 'user') throw new AppError('forbidden', { detail: 'This needs a user access token, not a service token' });
-  });
-
-  app.decorate('authenticateOptional', async function authenticateOptional(request: FastifyRequest) {
-    await establish(request, false);
-  });
-
-  app.decorate('requireAdmin', async function requireAdmin(request: FastifyRequest) {
-    await establish(request, true);
-    await admin.requireAdmin(request.auth);
-  });
+  const modes = new Map<onRequestHookHandler, GuardMode>([
+    [guard(true), 'user'],
+    [guard(false), 'optional'],
+    [guard(true), 'admin'],
+  ]);
+  const [authenticate, authenticateOptional, requireAdmin] = [...modes.keys()] as [onRequestHookHandler, onRequestHookHandler, onRequestHookHandler];
+  app.decorate('authenticate', authenticate);
+  app.decorate('authenticateOptional', authenticateOptional);
+  app.decorate('requireAdmin', requireAdmin);
+  return modes;
 }

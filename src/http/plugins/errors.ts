@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Logger } from 'pino';
 import { AppError, type FieldError } from '../../errors/app-error.js';
@@ -61,7 +61,16 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal_error', { cause: err });
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Asked, in order, before a 404 or 405: true when it answered the request itself. */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => boolean;
+
+/**
+ * The error handler and the not-found handler. Returns where to add not-found fallbacks (the
+ * web app answers browser navigations) and be told of each unmatched request (metrics).
+ */
+export function registerErrorHandling(app: FastifyInstance): { fallbacks: NotFoundFallback[]; unmatched: ((request: FastifyRequest, reply: FastifyReply) => void)[] } {
+  const fallbacks: NotFoundFallback[] = [];
+  const unmatched: ((request: FastifyRequest, reply: FastifyReply) => void)[] = [];
   app.setErrorHandler((err, request, reply) => {
     const appError = toAppError(err);
     if (appError.status >= 500) {
@@ -86,6 +95,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    for (const listener of unmatched) listener(request, reply);
+    for (const fallback of fallbacks) if (fallback(request, reply)) return reply;
     const path = request.url.split('?')[0] ?? '/';
     const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter(
       (m) => m !== request.method && shadow.find(m, path) !== null,
@@ -99,6 +110,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     }
     return sendProblem(request, reply, new AppError('not_found', { detail: 'No such resource' }));
   });
+  return { fallbacks, unmatched };
 }
 
 /**

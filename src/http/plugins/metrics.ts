@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
@@ -29,25 +29,49 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-export function registerMetrics(app: FastifyInstance, metrics: Metrics, config: Readonly<Config>): void {
-  // One labelled child per (method, route template, status), looked up once: the hot path then
-  // costs a map lookup, not prom-client's label hashing twice per request.
-  const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
-  app.addHook('onResponse', (request, reply, done) => {
-    // Route templates, never raw URLs: unknown paths share one label so scanners cannot blow up cardinality.
-    const route = request.routeOptions.url ?? '__unmatched__';
-    const key = `${request.method} ${route} ${reply.statusCode}`;
+type Child = { count: { inc(): void }; duration: { observe(v: number): void } };
+
+/**
+ * Request count and latency by method, route template and status: each route gets its own
+ * onResponse hook (added when it is registered, knowing its template), so a request costs a
+ * lookup by status, not prom-client's label hashing. Unmatched requests share one label
+ * (`__unmatched__`), so scanners cannot blow up cardinality. Returns the listener for them.
+ */
+export function registerMetrics(app: FastifyInstance, metrics: Metrics): (request: FastifyRequest, reply: FastifyReply) => void {
+  const childFor = (method: string, route: string, status: number): Child => {
+    const labels = { method, route, status: String(status) };
+    return { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+  };
+  const record = (children: Map<string, Child>, method: string, route: string, status: number, seconds: number) => {
+    const key = `${method} ${status}`;
     let child = children.get(key);
     if (!child) {
-      const labels = { method: request.method, route, status: String(reply.statusCode) };
-      child = { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
+      child = childFor(method, route, status);
       children.set(key, child);
     }
     child.count.inc();
-    child.duration.observe(reply.elapsedTime / 1000);
-    done();
+    child.duration.observe(seconds);
+  };
+
+  app.addHook('onRoute', (route) => {
+    const template = route.url;
+    const children = new Map<string, Child>();
+    const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      record(children, request.method, template, reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    };
+    const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
+    route.onResponse = [...existing, hook] as typeof route.onResponse;
   });
 
+  const unmatched = new Map<string, Child>();
+  return (request, reply) => {
+    reply.raw.once('finish', () => record(unmatched, request.method, '__unmatched__', reply.statusCode, reply.elapsedTime / 1000));
+  };
+}
+
+/** GET METRICS_PATH: Prometheus text, from METRICS_ALLOW ranges or with METRICS_TOKEN; 404 when disabled. */
+export function metricsRoute(app: FastifyInstance, metrics: Metrics, config: Readonly<Config>): void {
   if (!config.metrics.enabled) return;
   app.get(config.metrics.path, { schema: { hide: true }, config: { apiRateLimit: false } }, async (request, reply) => {
     const token = config.metrics.token;

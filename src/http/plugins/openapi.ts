@@ -3,7 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/index.js';
 
-/** OpenAPI 3.1 generated from the route schemas, at /openapi.json; the docs UI at DOCS_URL. */
+/** OpenAPI 3.1 generated from the route schemas (at the root, before any route: it collects them all). */
 export async function registerOpenApi(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
   await app.register(swagger, {
     openapi: {
@@ -20,6 +20,10 @@ export async function registerOpenApi(app: FastifyInstance, config: Readonly<Con
     },
   });
 
+}
+
+/** The document at /openapi.json, and the docs UI at DOCS_URL. */
+export async function openApiRoutes(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
   app.get('/openapi.json', { schema: { hide: true }, config: { apiRateLimit: false } }, async () => app.swagger());
 
   if (config.server.docsUrl) {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyInstance } from 'fastify';
 
+// Every response carries it (X-Request-Id, set with the security headers: security.ts).
 // A caller's id is kept when it is short and plain; anything else is replaced, never echoed.
 const VALID_REQUEST_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
@@ -11,9 +11,3 @@ export function genRequestId(req: IncomingMessage): string {
   return randomUUID();
 }
 
-export function registerRequestId(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    reply.header('x-request-id', request.id);
-    done();
-  });
-}

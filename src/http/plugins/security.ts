@@ -80,8 +80,20 @@ export function apiSecurityHeaders(full: Record<string, string>): Record<string,
   return headers;
 }
 
+/**
+ * At the root, for every response: the request id and the security headers (one callback hook,
+ * no promise), the ALLOWED_HOSTS check, and compression (seed 002: bodies over 1 KB, br or gzip;
+ * a route whose answers are always small opts out with `compress: false`).
+ */
 export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
   const allowedHosts = config.server.allowedHosts;
+  const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.headers(securityHeaders);
+    reply.header('x-request-id', request.id);
+    done();
+  });
+
   if (allowedHosts) {
     app.addHook('onRequest', async (request, reply) => {
       if (HOST_CHECK_EXEMPT.has(request.url.split('?')[0] ?? '')) return;
@@ -91,14 +103,16 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     });
   }
 
-  const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
-  // Callback-style hooks on the hot path: no promise per request.
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(securityHeaders);
-    done();
-  });
+  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], global: true });
+}
 
-  await app.register(cors, {
+/**
+ * CORS (allow-list ALLOWED_ORIGINS), registered in the scopes a browser on another origin may
+ * call: the API, discovery, the OpenAPI document, uploads. Not on the operations endpoints
+ * (health, readiness, metrics), which no browser app calls across origins.
+ */
+export async function registerCors(scope: FastifyInstance, config: Readonly<Config>): Promise<void> {
+  await scope.register(cors, {
     origin: (origin, cb) => cb(null, origin === undefined ? false : originAllowed(origin, config.server)),
     credentials: config.server.allowCredentials,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
@@ -106,7 +120,4 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'ETag', 'Content-Range', 'Content-Disposition'],
     maxAge: 600,
   });
-
-  // Seed 002: compress responses over 1 KB.
-  await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], global: true });
 }

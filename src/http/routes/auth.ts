@@ -50,7 +50,7 @@ export async function authRoutes(app: FastifyInstance, container: Container): Pr
   const { config } = container;
   const { accounts, signIn, sessions, authenticator, audit } = container.auth;
   // Cookies are read only here: the refresh cookie is scoped to /api/v1/auth.
-  await app.register(cookie);
+  await app.register(cookie, { hook: false });
 
   app.post<{ Body: Static<typeof RegisterBody> }>(
     '/auth/register',

@@ -13,17 +13,19 @@ const ReadySchema = Type.Object({
 export function healthRoutes(app: FastifyInstance, container: Container): void {
   const { config, readiness } = container;
 
-  // Liveness: no I/O, so a slow database never gets a healthy process restarted.
+  // Liveness: no I/O, so a slow database never gets a healthy process restarted. The answer
+  // never changes: serialised once. Small fixed bodies: never compressed.
+  const healthy = JSON.stringify({ status: 'healthy', version: config.version });
   app.get(
     '/health',
-    { schema: { tags: ['operations'], response: { 200: HealthSchema } }, config: { apiRateLimit: false } },
-    async () => ({ status: 'healthy' as const, version: config.version }),
+    { schema: { tags: ['operations'], response: { 200: HealthSchema } }, config: { apiRateLimit: false }, compress: false },
+    (_request, reply) => reply.type('application/json; charset=utf-8').send(healthy),
   );
 
   // Readiness: every configured dependency answers, or 503 so the load balancer looks elsewhere.
   app.get(
     '/ready',
-    { schema: { tags: ['operations'], response: { 200: ReadySchema, 503: ReadySchema } }, config: { apiRateLimit: false } },
+    { schema: { tags: ['operations'], response: { 200: ReadySchema, 503: ReadySchema } }, config: { apiRateLimit: false }, compress: false },
     async (_request, reply) => {
       const states = await readiness();
       const ready = !Object.values(states).includes('down');

@@ -43,12 +43,15 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
   const anyone = { onRequest: [app.authenticateOptional] };
   const profileUpdateLimit = { rateLimit: ['profileUpdate' as const] };
 
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 
-  app.get('/users/me/profile', { schema: { tags, security, response: { 200: ProfileSchema } }, ...signedIn }, async (request) =>
-    profiles.ownProfile(ownerId(request)),
+  app.get(
+    '/users/me/profile',
+    { schema: { tags, security, response: { 200: ProfileSchema } }, config: { prefetch: (_request, userId) => (userId ? profiles.cacheKeys(userId) : []) }, ...signedIn },
+    async (request) => profiles.ownProfile(ownerId(request), request.prefetched),
   );
 
   app.patch<{ Body: Static<typeof ProfilePatchBody> }>(
@@ -59,8 +62,13 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
 
   app.get<{ Params: Static<typeof UserIdParams> }>(
     '/users/:id/profile',
-    { schema: { tags, params: UserIdParams, response: { 200: ProfileSchema } }, ...anyone },
-    async (request) => profiles.profileOf(request.auth, request.params.id),
+    {
+      schema: { tags, params: UserIdParams, response: { 200: ProfileSchema } },
+      // Params are not validated yet at that point: cacheKeys reads nothing for a malformed id.
+      config: { prefetch: (request) => profiles.cacheKeys((request.params as { id: string }).id) },
+      ...anyone,
+    },
+    async (request) => profiles.profileOf(request.auth, request.params.id, request.prefetched),
   );
 
   app.get<{ Querystring: Static<typeof ProfileSearchQuery> }>(

@@ -68,13 +68,17 @@ function under(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
 }
 
-export async function webRoutes(app: FastifyInstance, container: Container, options: WebRoutesOptions = {}): Promise<void> {
+/** A not-found fallback: true when it answered the request (with the app). */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => boolean;
+
+/** Registers the app's files and `/`; returns the fallback that answers client routes, or null when unbuilt. */
+export async function webRoutes(app: FastifyInstance, container: Container, options: WebRoutesOptions = {}): Promise<NotFoundFallback | null> {
   const { config, logger } = container;
   const root = options.root ?? WEB_ROOT;
   const indexFile = `${root.replace(/\/$/, '')}/index.html`;
   if (!existsSync(indexFile)) {
     logger.warn({ root }, 'the web app is not built (run `npm run build`); serving the API only');
-    return;
+    return null;
   }
   const html = readFileSync(indexFile, 'utf8').replace(API_PREFIX_META, `$1${config.server.apiPrefix}$2`);
   const htmlHeaders = { ...webAppSecurityHeaders(config, storageOriginOf(container)), 'content-type': 'text/html; charset=utf-8', 'cache-control': HTML_CACHE };
@@ -99,13 +103,13 @@ export async function webRoutes(app: FastifyInstance, container: Container, opti
 
   app.get('/', { schema: { hide: true } }, async (_request, reply) => sendApp(reply));
 
-  // Client routes: a navigation that matched no server route gets the app, which routes it.
-  // A callback hook (no promise): every request passes through it, nearly all of them at once.
-  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-    if (!request.is404 || (request.method !== 'GET' && request.method !== 'HEAD') || !(request.headers.accept ?? '').includes('text/html') || under(request.url.split('?')[0] ?? '/', excluded)) {
-      done();
-      return;
+  // Client routes: a navigation that matched no server route gets the app, which routes it
+  // (asked by the not-found handler, so requests that matched a route never pay for it).
+  return (request: FastifyRequest, reply: FastifyReply) => {
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || !(request.headers.accept ?? '').includes('text/html') || under(request.url.split('?')[0] ?? '/', excluded)) {
+      return false;
     }
     sendApp(reply);
-  });
+    return true;
+  };
 }

@@ -39,10 +39,23 @@ export function bearerToken(header: string | undefined): string | null {
   return m[1]!;
 }
 
+/** A verified token's claims and the key-value reads that decide it (revocation, cached user). */
+export interface PendingAuth {
+  claims: AccessClaims;
+  /** revocation entries, then the loaded marker, then (user tokens) the cached user */
+  keys: string[];
+  revocationKeys: number;
+  service: boolean;
+}
+
 /**
  * The request guard's logic: verify the token (cached), then ask the key-value store whether
  * its session or client was revoked, reading the cached user in the same round trip. A store
  * that cannot answer is a 503, never an accepted token (fail closed).
+ *
+ * In two halves for the HTTP guard, which reads these keys in its single key-value round trip
+ * together with the request's rate-limit hits: `prepare` (no I/O once the token is cached) and
+ * `complete` with the values read.
  */
 export class Authenticator {
   constructor(
@@ -52,30 +65,70 @@ export class Authenticator {
     private readonly users: UserCache,
   ) {}
 
-  async authenticate(token: string): Promise<Principal> {
+  /** A token verified before and still unexpired: its claims at once, without a promise. */
+  cachedClaims(token: string): AccessClaims | undefined {
+    return this.tokens.verifiedClaims(token);
+  }
+
+  /** The verified claims, or an invalid-token error. */
+  async claims(token: string): Promise<AccessClaims> {
     const claims = await this.tokens.verify(token);
     if (!claims) throw invalidToken();
+    return claims;
+  }
+
+  /** The keys whose values decide the claims (revocation entries, loaded marker, cached user). */
+  prepare(claims: AccessClaims): PendingAuth {
     const revocationKeys = this.revocation.keysFor(claims);
     const service = isServiceToken(claims);
-    // One round trip: the revocation entries, the marker that the list is loaded, the cached user.
-    const keys = [...revocationKeys, RevocationList.LOADED_KEY, ...(service ? [] : [cachedUserKey(claims.sub)])];
+    const keys = [...revocationKeys, RevocationList.LOADED_KEY];
+    if (!service) keys.push(cachedUserKey(claims.sub));
+    return { claims, keys, revocationKeys: revocationKeys.length, service };
+  }
+
+  /**
+   * The principal, from the values of `pending.keys`; `null` when the store has lost the
+   * revocation list (it restarted empty), which `reloadAndComplete` handles.
+   */
+  complete(pending: PendingAuth, values: readonly (string | null)[]): Principal | null {
+    const { claims } = pending;
+    if (values[pending.revocationKeys] === null) return null;
+    for (let i = 0; i < pending.revocationKeys; i++) {
+      if (values[i] !== null) throw invalidToken('The session of this access token has been signed out');
+    }
+    const base = { sessionId: claims.sid, scopes: claims.scope.split(' ').filter(Boolean), tokenId: claims.jti, expiresAt: claims.exp };
+    if (pending.service) return { kind: 'service', clientId: claims.client_id!, ...base };
+    return { kind: 'user', userId: claims.sub, ...base, cachedUser: this.users.parse(values[pending.revocationKeys + 1] ?? null) };
+  }
+
+  /** The store lost its contents: rebuild the list before trusting an absent entry, then read again. */
+  async reloadAndComplete(pending: PendingAuth): Promise<Principal> {
+    try {
+      await this.revocation.reload();
+      const principal = this.complete(pending, await this.kv.getMany(pending.keys));
+      if (!principal) throw new Error('the revocation list is still not loaded');
+      return principal;
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    const pending = this.prepare(this.cachedClaims(token) ?? (await this.claims(token)));
     let values: (string | null)[];
     try {
-      values = await this.kv.getMany(keys);
-      if (values[revocationKeys.length] === null) {
-        // The store lost its contents: rebuild the list before trusting an absent entry.
-        await this.revocation.reload();
-        values = await this.kv.getMany(keys);
-      }
+      values = await this.kv.getMany(pending.keys);
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw new AppError('kv_unavailable', { detail: 'Token revocation cannot be checked right now', cause: err });
+      throw unavailable(err);
     }
-    if (values.slice(0, revocationKeys.length).some((v) => v !== null)) throw invalidToken('The session of this access token has been signed out');
-    const base = { sessionId: claims.sid, scopes: claims.scope.split(' ').filter(Boolean), tokenId: claims.jti, expiresAt: claims.exp };
-    if (service) return { kind: 'service', clientId: claims.client_id!, ...base };
-    return { kind: 'user', userId: claims.sub, ...base, cachedUser: this.users.parse(values[revocationKeys.length + 1] ?? null) };
+    return this.complete(pending, values) ?? (await this.reloadAndComplete(pending));
   }
+}
+
+/** A store that cannot answer: 503, never an accepted token. */
+export function unavailable(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('kv_unavailable', { detail: 'Token revocation cannot be checked right now', cause: err });
 }
 
 export function isServiceToken(claims: AccessClaims): boolean {

@@ -47,12 +47,23 @@ export class ProfileCache {
     return this.ttlMs > 0;
   }
 
-  async lookup(userId: string): Promise<CacheLookup> {
+  /** The keys a lookup reads: a caller may read them ahead (in its own round trip) and pass them in. */
+  keys(userId: string): string[] {
+    return this.enabled ? [entryKey(userId), versionKey(userId)] : [];
+  }
+
+  async lookup(userId: string, prefetched?: ReadonlyMap<string, string | null> | null): Promise<CacheLookup> {
     if (!this.enabled) return { hit: false, version: undefined };
     let entry: string | null;
     let version: string | null;
     try {
-      [entry = null, version = null] = await this.kv.getMany([entryKey(userId), versionKey(userId)]);
+      const ahead = prefetched?.get(entryKey(userId));
+      if (ahead !== undefined && prefetched!.has(versionKey(userId))) {
+        entry = ahead;
+        version = prefetched!.get(versionKey(userId)) ?? null;
+      } else {
+        [entry = null, version = null] = await this.kv.getMany([entryKey(userId), versionKey(userId)]);
+      }
     } catch (err) {
       // The database still answers: a cache outage slows reads, it does not fail them.
       this.onError(err, 'profile cache read failed');

@@ -54,6 +54,9 @@ export interface ProfilesServiceDependencies {
  * Profiles as people see them. Every profile that leaves this service has been through
  * `profileFor` (privacy.ts) with the viewer of the request; nothing else decides visibility.
  */
+/** Key-value entries read ahead of the handler, by key. */
+type Prefetched = ReadonlyMap<string, string | null> | null;
+
 export class ProfilesService {
   private readonly defaults: PrivacyPreferences;
 
@@ -62,23 +65,23 @@ export class ProfilesService {
   }
 
   /** GET /users/me/profile */
-  async ownProfile(userId: string): Promise<ProfileView> {
-    const record = await this.record(userId);
+  async ownProfile(userId: string, prefetched?: Prefetched): Promise<ProfileView> {
+    const record = await this.record(userId, prefetched);
     if (!record) throw new AppError('not_found', { detail: 'No such user' });
     return profileFor({ userId, admin: false }, record)!;
   }
 
   /** GET /users/:id/profile: what the viewer may see, or 404 — the same 404 as for a user that does not exist. */
-  async profileOf(principal: Principal | null, userId: string): Promise<ProfileView> {
-    const view = await this.visibleProfile(principal, userId);
+  async profileOf(principal: Principal | null, userId: string, prefetched?: Prefetched): Promise<ProfileView> {
+    const view = await this.visibleProfile(principal, userId, prefetched);
     if (!view) throw new AppError('not_found', { detail: 'No such user' });
     return view;
   }
 
   /** For every other path that shows a user (file owners, realtime): the profile the viewer may see, or null. */
-  async visibleProfile(principal: Principal | Viewer | null, userId: string): Promise<ProfileView | null> {
+  async visibleProfile(principal: Principal | Viewer | null, userId: string, prefetched?: Prefetched): Promise<ProfileView | null> {
     if (!UUID.test(userId)) return null;
-    const record = await this.record(userId);
+    const record = await this.record(userId, prefetched);
     if (!record) return null;
     const viewer = await this.viewerFor(principal, record);
     return profileFor(viewer, record);
@@ -162,9 +165,14 @@ export class ProfilesService {
     await this.deps.cache.invalidate(userId);
   }
 
-  /** The stored profile, through the cache. */
-  async record(userId: string): Promise<ProfileRecord | null> {
-    const cached = await this.deps.cache.lookup(userId);
+  /** The cache keys a read of this profile needs: a route reads them ahead, with its rate-limit hit. */
+  cacheKeys(userId: string): string[] {
+    return UUID.test(userId) ? this.deps.cache.keys(userId) : [];
+  }
+
+  /** The stored profile, through the cache (its entry perhaps read ahead: `cacheKeys`). */
+  async record(userId: string, prefetched?: Prefetched): Promise<ProfileRecord | null> {
+    const cached = await this.deps.cache.lookup(userId, prefetched);
     if (cached.hit) return cached.record;
     const row = await this.deps.profiles.findById(userId);
     if (!row) return null;
