@@ -1,16 +1,17 @@
 import { Type } from 'typebox';
+import { NullableString, StringEnum } from './common.js';
 
 export const AdminUserSchema = Type.Object({
   id: Type.String({ format: 'uuid' }),
   email: Type.String(),
   email_verified: Type.Boolean(),
-  display_name: Type.Union([Type.String(), Type.Null()]),
-  role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+  display_name: NullableString(),
+  role: StringEnum(['user', 'admin']),
   created_at: Type.String({ format: 'date-time' }),
   locked: Type.Boolean(),
-  locked_until: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  last_login_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-  last_active_at: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  locked_until: NullableString({ format: 'date-time' }),
+  last_login_at: NullableString({ format: 'date-time' }),
+  last_active_at: NullableString({ format: 'date-time' }),
 });
 
 export const AdminUsersQuery = Type.Object(
@@ -22,7 +23,7 @@ export const AdminUsersQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const AdminUsersResponse = Type.Object({ items: Type.Array(AdminUserSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const AdminUsersResponse = Type.Object({ items: Type.Array(AdminUserSchema), next_cursor: NullableString() });
 export const AdminUserResponse = Type.Object({ user: AdminUserSchema });
 export const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 

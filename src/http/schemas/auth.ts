@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NullableString, StringEnum } from './common.js';
 
 // Generous ceilings that refuse absurd input before any work (the password policy and e-mail
 // checks give the precise messages): nothing longer than 4 KB is ever hashed.
@@ -11,8 +12,8 @@ export const UserSchema = Type.Object(
     id: Type.String({ format: 'uuid' }),
     email: Type.String(),
     email_verified: Type.Boolean(),
-    display_name: Type.Union([Type.String(), Type.Null()]),
-    role: Type.Union([Type.Literal('user'), Type.Literal('admin')]),
+    display_name: NullableString(),
+    role: StringEnum(['user', 'admin']),
     created_at: Type.String({ format: 'date-time' }),
   },
   { $id: 'User' },
@@ -45,8 +46,8 @@ export const SessionsResponse = Type.Object({
       id: Type.String({ format: 'uuid' }),
       created_at: Type.String({ format: 'date-time' }),
       last_used_at: Type.String({ format: 'date-time' }),
-      ip: Type.Union([Type.String(), Type.Null()]),
-      user_agent: Type.Union([Type.String(), Type.Null()]),
+      ip: NullableString(),
+      user_agent: NullableString(),
       current: Type.Boolean(),
     }),
   ),

@@ -1,4 +1,5 @@
 import { Type } from 'typebox';
+import { NullableString } from './common.js';
 
 export const FileSchema = Type.Object(
   {
@@ -25,7 +26,7 @@ export const FilesListQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const FilesPageResponse = Type.Object({ items: Type.Array(FileSchema), next_cursor: Type.Union([Type.String(), Type.Null()]) });
+export const FilesPageResponse = Type.Object({ items: Type.Array(FileSchema), next_cursor: NullableString() });
 
 export const RenameFileBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false });
 
@@ -53,7 +54,7 @@ export const DuplicatesResponse = Type.Object({
       files: Type.Array(FileSchema, { description: 'oldest first' }),
     }),
   ),
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
+  next_cursor: NullableString(),
   group_count: Type.Integer({ minimum: 0, description: 'groups in the whole report' }),
   reclaimable_bytes: Type.Integer({ minimum: 0, description: 'freed by deleting every copy but one, in every group' }),
 });

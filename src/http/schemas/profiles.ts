@@ -1,20 +1,18 @@
 import { Type } from 'typebox';
-
-const NullableString = Type.Union([Type.String(), Type.Null()]);
-const NullableDateTime = Type.Union([Type.String({ format: 'date-time' }), Type.Null()]);
+import { NullableString } from './common.js';
 
 /** A profile as one viewer may see it: members that privacy hides are absent. */
 export const ProfileSchema = Type.Object(
   {
     id: Type.String({ format: 'uuid' }),
-    display_name: NullableString,
-    bio: NullableString,
-    avatar_url: NullableString,
-    avatar_thumbnail_url: NullableString,
+    display_name: NullableString(),
+    bio: NullableString(),
+    avatar_url: NullableString(),
+    avatar_thumbnail_url: NullableString(),
     created_at: Type.String({ format: 'date-time' }),
     email: Type.Optional(Type.String({ description: 'only when the owner shows it (privacy.show_email), to the owner and admins' })),
-    last_login_at: Type.Optional(Type.Union([NullableDateTime], { description: 'only with privacy.show_activity' })),
-    last_active_at: Type.Optional(Type.Union([NullableDateTime], { description: 'only with privacy.show_activity' })),
+    last_login_at: Type.Optional(NullableString({ format: 'date-time', description: 'only with privacy.show_activity' })),
+    last_active_at: Type.Optional(NullableString({ format: 'date-time', description: 'only with privacy.show_activity' })),
   },
   { description: 'Display name and bio are plain text: HTML, control and bidi-override characters are neutralised when stored' },
 );
@@ -42,7 +40,7 @@ export const ProfileSearchQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const ProfilePage = Type.Object({ items: Type.Array(ProfileSchema), next_cursor: NullableString });
+export const ProfilePage = Type.Object({ items: Type.Array(ProfileSchema), next_cursor: NullableString() });
 
 const Theme = Type.Union([Type.Literal('light'), Type.Literal('dark'), Type.Literal('system')]);
 const Visibility = Type.Union([Type.Literal('public'), Type.Literal('users'), Type.Literal('private')]);
