@@ -2,7 +2,7 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { lazyChildLogger } from './logger.js';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from './config/index.js';
 import type { Container } from './container.js';
 import { LocalObjectStorage } from './adapters/object-storage/local.js';
@@ -66,7 +66,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // Fastify's per-request lines are at info: below that level they are not even attempted.
-    disableRequestLogging: !logger.isLevelEnabled('info'),
+    logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('info') }),
     genReqId: genRequestId,
     childLoggerFactory: (parent, bindings, options) => lazyChildLogger(parent as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.server.trustProxy),
