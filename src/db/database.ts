@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
+import type Pg from 'pg';
 import type { Config } from '../config/index.js';
 import { readEmbeddedTemplate } from './embedded-template.js';
 import { PGliteDialect } from './pglite-dialect.js';
@@ -24,14 +24,11 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-// pg returns bigint (int8) as strings; counts and sizes here fit easily in a JS number.
-pg.types.setTypeParser(20, (v) => Number(v));
-
 export async function openDatabase(
   config: Pick<Config, 'database' | 'dataDir'>,
   options: { embeddedDir?: string; /** an embedded data dir dump to start from (tests) */ template?: Blob } = {},
 ): Promise<DatabaseHandle> {
-  if (config.database.url) return openPostgres(config.database);
+  if (config.database.url) return openPostgres(config.database, (await import('pg')).default);
   const dir = options.embeddedDir ?? path.join(config.dataDir, 'db');
   let pglite: PGlite;
   if (dir === 'memory://') {
@@ -59,7 +56,10 @@ export async function openDatabase(
   };
 }
 
-function openPostgres(settings: Config['database']): DatabaseHandle {
+/** `pg` is loaded only when DATABASE_URL is set (and PGlite only when it is not). */
+function openPostgres(settings: Config['database'], pg: typeof Pg): DatabaseHandle {
+  // pg returns bigint (int8) as strings; counts and sizes here fit easily in a JS number.
+  pg.types.setTypeParser(20, (v) => Number(v));
   const max = settings.poolSize + settings.maxOverflow;
   const pool = new pg.Pool({
     connectionString: settings.url ?? undefined,

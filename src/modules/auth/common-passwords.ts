@@ -1,14 +1,23 @@
-import { dictionary } from '@zxcvbn-ts/language-common';
+import { createRequire } from 'node:module';
 
 /**
  * The ~50,000 most common passwords from the maintained zxcvbn-ts list (lower-cased, offline,
- * shipped in the npm package). Loaded once, on first use.
+ * shipped in the npm package). Loaded once, on first use (or by `loadCommonPasswords` once the
+ * server is up): the package decompresses its dictionaries when loaded, which start-up need not wait for.
  */
 let common: Set<string> | null = null;
 
 function list(): Set<string> {
-  common ??= new Set(dictionary['passwords-common']);
+  if (!common) {
+    const { dictionary } = createRequire(import.meta.url)('@zxcvbn-ts/language-common') as { dictionary: Record<string, string[]> };
+    common = new Set(dictionary['passwords-common']);
+  }
   return common;
+}
+
+/** Loads the list now (after start-up), so the first password checked does not wait for it. */
+export function loadCommonPasswords(): void {
+  list();
 }
 
 /**

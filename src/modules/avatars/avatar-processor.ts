@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
-import sharp, { type Metadata, type OutputInfo, type Sharp } from 'sharp';
+import type SharpModule from 'sharp';
+import type { Metadata, OutputInfo, Sharp } from 'sharp';
 import { AppError } from '../../errors/app-error.js';
+
+/** sharp (libvips) is loaded with the first avatar, not at start-up: most processes never need it. */
+let sharpModule: Promise<{ default: typeof SharpModule }> | undefined;
+async function loadSharp(): Promise<typeof SharpModule> {
+  sharpModule ??= import('sharp');
+  return (await sharpModule).default;
+}
 
 /** Avatars never change under their key (it holds their hash): caches keep them a year. */
 export const CACHE_CONTROL_IMMUTABLE = 'public, max-age=31536000, immutable';
@@ -73,6 +81,7 @@ export async function processAvatar(input: Buffer, options: AvatarProcessingOpti
     });
   }
 
+  const sharp = await loadSharp();
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_AVATAR_PIXELS;
   const decode = { failOn: 'error' as const, limitInputPixels: maxPixels };
 
