@@ -1,4 +1,5 @@
 import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
+import { ParsedValues } from '../../adapters/kv/parsed-values.js';
 import type { UserView } from './user-view.js';
 
 export const cachedUserKey = (userId: string) => `user:${userId}`;
@@ -11,15 +12,20 @@ const USER_CACHE_TTL_MS = 5 * 60_000;
  * key-value round trip as the revocation check. Whoever changes a user calls `invalidate`.
  */
 export class UserCache {
-  constructor(private readonly kv: KeyValueStore) {}
-
-  parse(value: string | null): UserView | null {
-    if (!value) return null;
+  private readonly parsed = new ParsedValues<UserView>((text) => {
     try {
-      return JSON.parse(value) as UserView;
+      const value = JSON.parse(text) as UserView | null;
+      return value && typeof value === 'object' ? value : null;
     } catch {
       return null;
     }
+  });
+
+  constructor(private readonly kv: KeyValueStore) {}
+
+  /** The cached user (shared and frozen: read it, never change it), or null. */
+  parse(value: string | null): Readonly<UserView> | null {
+    return value ? this.parsed.get(value) : null;
   }
 
   async set(user: UserView): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
+import { ParsedValues } from '../../adapters/kv/parsed-values.js';
 import type { ProfileRecord } from './privacy.js';
 
 const entryKey = (userId: string) => `profile:${userId}`;
@@ -31,6 +32,7 @@ export type CacheLookup =
  */
 export class ProfileCache {
   private readonly ttlMs: number;
+  private readonly entries = new ParsedValues<Entry>(parse);
   /** outlives any entry filled under an older token (fills happen within a request's time) */
   private readonly versionTtlMs: number;
 
@@ -70,7 +72,7 @@ export class ProfileCache {
       return { hit: false, version: undefined };
     }
     if (entry !== null) {
-      const parsed = parse(entry);
+      const parsed = this.entries.get(entry);
       if (parsed && parsed.v === version) return { hit: true, record: parsed.r };
     }
     return { hit: false, version };
