@@ -1,5 +1,6 @@
 import client from 'prom-client';
 import type { PoolStats } from './db/database.js';
+import { HttpRequestMetrics } from './http-request-metrics.js';
 
 /** Every Prometheus metric, in one registry per container (two apps in one process stay apart). */
 export interface MetricSources {
@@ -13,19 +14,7 @@ export interface MetricSources {
 export function createMetrics(sources: MetricSources) {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry, prefix: 'tessera_' });
-  const httpRequests = new client.Counter({
-    name: 'http_requests_total',
-    help: 'HTTP requests by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [registry],
-  });
-  const httpDuration = new client.Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP request latency by method, route template and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 5, 10],
-    registers: [registry],
-  });
+  const http = new HttpRequestMetrics(registry);
   const rateLimitHits = new client.Counter({
     name: 'tessera_rate_limit_hits_total',
     help: 'Requests refused by a rate limit, by limit name',
@@ -131,8 +120,7 @@ export function createMetrics(sources: MetricSources) {
     storageBytes,
     avatarUploads,
     avatarProcessingSeconds,
-    httpRequests,
-    httpDuration,
+    http,
     rateLimitHits,
     dbPool,
     dependencyUp,

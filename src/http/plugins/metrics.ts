@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
+import type { RequestSeries } from '../../http-request-metrics.js';
 import type { Metrics } from '../../metrics.js';
 
 export function addressAllowed(ip: string, cidrs: readonly string[]): boolean {
@@ -29,42 +30,37 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
-type Child = { count: { inc(): void }; duration: { observe(v: number): void } };
-
 /**
  * Request count and latency by method, route template and status: each route gets its own
- * onResponse hook (added when it is registered, knowing its template), so a request costs a
- * lookup by status, not prom-client's label hashing. Unmatched requests share one label
- * (`__unmatched__`), so scanners cannot blow up cardinality. Returns the listener for them.
+ * onResponse hook (added when it is registered, knowing its template) holding its series by
+ * status, so a request costs a lookup and two additions (http-request-metrics.ts). Unmatched
+ * requests share one label (`__unmatched__`), so scanners cannot blow up cardinality.
+ * Returns the listener for them.
  */
 export function registerMetrics(app: FastifyInstance, metrics: Metrics): (request: FastifyRequest, reply: FastifyReply) => void {
-  const childFor = (method: string, route: string, status: number): Child => {
-    const labels = { method, route, status: String(status) };
-    return { count: metrics.httpRequests.labels(labels), duration: metrics.httpDuration.labels(labels) };
-  };
-  const record = (children: Map<string, Child>, method: string, route: string, status: number, seconds: number) => {
-    const key = `${method} ${status}`;
-    let child = children.get(key);
-    if (!child) {
-      child = childFor(method, route, status);
-      children.set(key, child);
+  const { http } = metrics;
+  const record = (series: Map<string, RequestSeries>, method: string, route: string, status: number, seconds: number) => {
+    const key = method + status;
+    let s = series.get(key);
+    if (!s) {
+      s = http.series(method, route, status);
+      series.set(key, s);
     }
-    child.count.inc();
-    child.duration.observe(seconds);
+    http.observe(s, seconds);
   };
 
   app.addHook('onRoute', (route) => {
     const template = route.url;
-    const children = new Map<string, Child>();
+    const series = new Map<string, RequestSeries>();
     const hook = (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      record(children, request.method, template, reply.statusCode, reply.elapsedTime / 1000);
+      record(series, request.method, template, reply.statusCode, reply.elapsedTime / 1000);
       done();
     };
     const existing = route.onResponse === undefined ? [] : Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse];
     route.onResponse = [...existing, hook] as typeof route.onResponse;
   });
 
-  const unmatched = new Map<string, Child>();
+  const unmatched = new Map<string, RequestSeries>();
   return (request, reply) => {
     reply.raw.once('finish', () => record(unmatched, request.method, '__unmatched__', reply.statusCode, reply.elapsedTime / 1000));
   };
