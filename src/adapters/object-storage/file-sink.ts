@@ -13,7 +13,7 @@ export interface FileSinkOptions {
   limits: BodyLimits;
   /** flush the bytes to disk before the sink finishes (fdatasync) */
   sync: boolean;
-  /** bytes queued while a write is under way before the source is asked to wait (default 2 MiB) */
+  /** bytes queued while a write is under way before the source is asked to wait (default 1 MiB) */
   highWaterMark?: number;
   /** with `sync`: start a flush of what was written so far every this many bytes (default 16 MiB) */
   syncEveryBytes?: number;
@@ -51,7 +51,7 @@ export class FileSink extends Writable implements BodyWatcher {
     readonly file: string,
     private readonly options: FileSinkOptions,
   ) {
-    const queueLimit = options.highWaterMark ?? 2 * MIB;
+    const queueLimit = options.highWaterMark ?? MIB;
     // As high as the queue: write() says "wait" only when the queue is full, not for every
     // chunk larger than the 16 KiB default (each "wait" costs the source a pause and a tick).
     super({ highWaterMark: queueLimit });
