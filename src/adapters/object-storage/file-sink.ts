@@ -13,35 +13,39 @@ export interface FileSinkOptions {
   limits: BodyLimits;
   /** flush the bytes to disk before the sink finishes (fdatasync) */
   sync: boolean;
-  /** bytes queued while a write is under way before the source is asked to wait (default 1 MiB) */
-  highWaterMark?: number;
+  /** the size of each of the sink's two write buffers (default 512 KiB) */
+  bufferBytes?: number;
   /** with `sync`: start a flush of what was written so far every this many bytes (default 16 MiB) */
   syncEveryBytes?: number;
 }
 
+type Callback = (error?: Error | null) => void;
+
 /**
  * The local store's sink for a streamed body, in one stage: counts, hashes and limit-checks each
- * chunk as it arrives (as BodyMeter does; while the chunk is still in the CPU's cache) and writes
- * the chunks to a new file (`wx`; its folder created first). The source is not held up by each
- * write: chunks that arrive while a write is under way are queued, up to `highWaterMark` bytes,
- * and written together with one `writev`. With `sync`, the bytes written so far are flushed to
- * disk in the background every few MiB, so the flush that ends the upload has only the last few
- * MiB left to wait for. A byte past a limit is never written: the sink fails with `bodyError`.
+ * chunk as it arrives (as BodyMeter does, while the chunk is still in the CPU's cache), copies it
+ * into one of two fixed buffers and writes them in turn to a new file (`wx`; its folder created
+ * first): while one is written, the other takes in what arrives, and goes out whole in the next
+ * write. So the source is not held up by each write, writes are few and large under load, and
+ * the socket's chunks are let go at once: held in a queue, they would outlive the young
+ * generation's collections and pile up as garbage only a full collection frees (RSS). With `sync`, what is written is flushed to disk in
+ * the background every few MiB, so the flush that ends the upload has little left to wait for.
+ * A byte past a limit is never written: the sink fails with `bodyError`.
  */
 export class FileSink extends Writable implements BodyWatcher {
   /** the first failure of the body itself (limits, source error, premature close) */
   bodyError: unknown = null;
   private readonly measure: BodyMeasure;
   private handle: FileHandle | null = null;
-  private readonly queueLimit: number;
   private readonly syncEveryBytes: number;
-  /** chunks taken in and not yet handed to a write */
-  private queue: Buffer[] = [];
-  private queuedBytes = 0;
+  /** the buffer being filled, and the other one: being written, or free */
+  private fill: Buffer;
+  private spare: Buffer;
+  private filled = 0;
   private writing = false;
-  /** the callback of the chunk that filled the queue: called once the queue goes to a write */
-  private blocked: ((error?: Error | null) => void) | null = null;
-  /** the callback of _final, waiting for the queue to drain */
+  /** a chunk not wholly copied yet (both buffers busy), with its write callback */
+  private pending: { chunk: Buffer; offset: number; callback: Callback } | null = null;
+  /** set by _final: runs once the last bytes are written */
   private ending: (() => void) | null = null;
   private writeError: Error | null = null;
   private unsyncedBytes = 0;
@@ -51,16 +55,17 @@ export class FileSink extends Writable implements BodyWatcher {
     readonly file: string,
     private readonly options: FileSinkOptions,
   ) {
-    const queueLimit = options.highWaterMark ?? MIB;
-    // As high as the queue: write() says "wait" only when the queue is full, not for every
-    // chunk larger than the 16 KiB default (each "wait" costs the source a pause and a tick).
-    super({ highWaterMark: queueLimit });
-    this.queueLimit = queueLimit;
+    // Room for two socket reads: with the 16 KiB default, write() would tell the source to wait
+    // for every 64 KiB chunk, although the chunk is taken at once (a pause and a tick each time).
+    super({ highWaterMark: 128 * 1024 });
+    const size = options.bufferBytes ?? 512 * 1024;
+    this.fill = Buffer.allocUnsafeSlow(size);
+    this.spare = Buffer.allocUnsafeSlow(size);
     this.measure = new BodyMeasure(options.limits);
     this.syncEveryBytes = options.syncEveryBytes ?? 16 * MIB;
   }
 
-  override _construct(callback: (error?: Error | null) => void): void {
+  override _construct(callback: Callback): void {
     mkdir(path.dirname(this.file), { recursive: true })
       .then(() => open(this.file, 'wx', this.options.mode))
       .then((handle) => {
@@ -69,33 +74,28 @@ export class FileSink extends Writable implements BodyWatcher {
       }, callback);
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
     if (this.writeError) return callback(this.writeError);
     const problem = this.measure.add(chunk);
     if (problem) return callback(this.fail(problem));
-    this.queue.push(chunk);
-    this.queuedBytes += chunk.length;
-    if (!this.writing) this.writeQueue();
-    if (this.queuedBytes < this.queueLimit) return callback();
-    this.blocked = callback; // the source waits until this queue goes to a write
+    this.pending = { chunk, offset: 0, callback };
+    this.pump();
   }
 
-  override _final(callback: (error?: Error | null) => void): void {
+  override _final(callback: Callback): void {
     const problem = this.measure.end();
     if (problem) return callback(this.fail(problem));
-    const finish = () => {
+    this.ending = () => {
       if (this.writeError) return callback(this.writeError);
       this.finish().then(() => callback(), callback);
     };
-    if (this.writing) this.ending = finish;
-    else finish();
+    if (!this.writing) this.endWrites();
   }
 
-  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+  override _destroy(err: Error | null, callback: Callback): void {
     const handle = this.handle;
     this.handle = null;
-    this.queue = [];
-    this.queuedBytes = 0;
+    this.pending = null;
     if (!handle) return callback(err);
     // (a write or a background flush may still hold the file: close waits for them)
     handle.close().then(
@@ -113,40 +113,67 @@ export class FileSink extends Writable implements BodyWatcher {
     return this.measure.result();
   }
 
-  /** Writes the whole queue with one writev; then the next queue, if chunks came meanwhile. */
-  private writeQueue(): void {
+  /**
+   * Copies the pending chunk in; a buffer is written when it is full or the file is idle, so
+   * what arrives during a write goes out in the next one. Stops while both buffers are busy.
+   */
+  private pump(): void {
+    const pending = this.pending;
+    if (!pending) return;
+    while (pending.offset < pending.chunk.length) {
+      if (this.filled === this.fill.length) {
+        if (this.writing || !this.handle) return; // the write under way calls pump() again when done
+        this.writeFill();
+      }
+      const copied = pending.chunk.copy(this.fill, this.filled, pending.offset);
+      this.filled += copied;
+      pending.offset += copied;
+    }
+    this.pending = null;
+    if (!this.writing && this.filled > 0 && this.handle) this.writeFill(); // the file is idle: write now
+    pending.callback();
+  }
+
+  /** Writes the filled buffer and fills the other meanwhile. */
+  private writeFill(): void {
     const handle = this.handle;
     if (!handle) return; // destroyed
-    const buffers = this.queue;
-    const bytes = this.queuedBytes;
-    this.queue = [];
-    this.queuedBytes = 0;
+    const buffer = this.fill;
+    const length = this.filled;
+    this.fill = this.spare;
+    this.spare = buffer;
+    this.filled = 0;
     this.writing = true;
-    const blocked = this.blocked;
-    this.blocked = null;
-    blocked?.(); // its chunk is on its way: the source may go on
-    writeAll(handle, buffers, bytes).then(
+    writeAll(handle, buffer, length).then(
       () => {
         this.writing = false;
         if (this.destroyed) return;
-        this.unsyncedBytes += bytes;
+        this.unsyncedBytes += length;
         if (this.options.sync && this.unsyncedBytes >= this.syncEveryBytes && !this.flushing) this.flushInBackground(handle);
-        if (this.queuedBytes > 0) return this.writeQueue();
-        const ending = this.ending;
-        this.ending = null;
-        ending?.();
+        this.pump();
+        if (this.writing) return;
+        if (this.ending) this.endWrites();
+        else if (this.filled > 0) this.writeFill(); // what arrived during the write
       },
       (err: unknown) => {
         this.writing = false;
         this.writeError = err as Error;
-        const { ending, blocked } = this;
+        const { ending, pending } = this;
         this.ending = null;
-        this.blocked = null;
+        this.pending = null;
         if (ending) ending();
-        else if (blocked) blocked(this.writeError);
+        else if (pending) pending.callback(this.writeError);
         else this.destroy(this.writeError);
       },
     );
+  }
+
+  /** After the last chunk: writes what the buffer holds, then ends. */
+  private endWrites(): void {
+    if (this.filled > 0) return this.writeFill();
+    const ending = this.ending;
+    this.ending = null;
+    ending?.();
   }
 
   /** fdatasync what is written so far while the rest keeps coming; a failure fails the upload */
@@ -179,22 +206,11 @@ export class FileSink extends Writable implements BodyWatcher {
   }
 }
 
-/** writev until every byte is written (a regular file takes them all at once, short of an error) */
-async function writeAll(handle: FileHandle, buffers: Buffer[], bytes: number): Promise<void> {
-  let rest = buffers;
-  let left = bytes;
-  while (left > 0) {
-    const { bytesWritten } = await handle.writev(rest);
-    left -= bytesWritten;
-    if (left <= 0) return;
-    if (bytesWritten === 0) throw new Error('writev wrote nothing');
-    rest = dropBytes(rest, bytesWritten);
+/** write until every byte is written (a regular file takes them all at once, short of an error) */
+async function writeAll(handle: FileHandle, buffer: Buffer, length: number): Promise<void> {
+  for (let offset = 0; offset < length; ) {
+    const { bytesWritten } = await handle.write(buffer, offset, length - offset);
+    if (bytesWritten === 0) throw new Error('write wrote nothing');
+    offset += bytesWritten;
   }
-}
-
-function dropBytes(buffers: Buffer[], count: number): Buffer[] {
-  let skip = count;
-  let i = 0;
-  while (skip >= buffers[i]!.length) skip -= buffers[i++]!.length;
-  return [buffers[i]!.subarray(skip), ...buffers.slice(i + 1)];
 }
