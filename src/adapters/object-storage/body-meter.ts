@@ -3,39 +3,93 @@ import { pipeline, Transform, type Readable, type TransformCallback } from 'node
 import { AppError } from '../../errors/app-error.js';
 import type { PutObjectOptions, PutObjectResult } from './object-storage.js';
 
-type BodyLimits = Pick<PutObjectOptions, 'contentLength' | 'maxBytes'>;
+export type BodyLimits = Pick<PutObjectOptions, 'contentLength' | 'maxBytes'>;
+
+/**
+ * Counts and hashes a body's bytes against its limits, chunk by chunk: the part of a meter that
+ * is not a stream, shared by BodyMeter (S3, Cloudinary) and the local store's FileSink.
+ */
+export class BodyMeasure {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  private digest: string | null = null;
+
+  constructor(private readonly limits: BodyLimits) {}
+
+  /** Counts and hashes `chunk`; the limit it breaks instead (then nothing more may be added). */
+  add(chunk: Buffer): AppError | null {
+    this.bytes += chunk.length;
+    const problem = limitProblem(this.bytes, this.limits, false);
+    if (problem) return problem;
+    this.hash.update(chunk);
+    return null;
+  }
+
+  /** The body ended: the limit its length breaks, or null and the digest is taken. */
+  end(): AppError | null {
+    const problem = limitProblem(this.bytes, this.limits, true);
+    if (problem) return problem;
+    this.digest = this.hash.digest('hex');
+    return null;
+  }
+
+  result(): PutObjectResult {
+    if (this.digest === null) throw new Error('the body has not been read to its end');
+    return { size: this.bytes, sha256: this.digest };
+  }
+}
+
+/** What watchBody reports to: the stream the body is piped into. */
+export interface BodyWatcher {
+  readonly destroyed: boolean;
+  recordBodyError(err: unknown): void;
+}
+
+/**
+ * Tells `watcher` about the body's own failures (an error, or a close before its end) while the
+ * watcher is still whole. Register before pipeline() so these listeners run first: a source
+ * torn down because the store failed (the watcher was destroyed first) is not the body's fault.
+ */
+export function watchBody(source: Readable, watcher: BodyWatcher): void {
+  source.once('error', (err) => {
+    if (!watcher.destroyed) watcher.recordBodyError(err);
+  });
+  source.once('close', () => {
+    if (!source.readableEnded && !watcher.destroyed) watcher.recordBodyError(new Error('The upload body was closed before its end'));
+  });
+}
 
 /**
  * Sits between an upload's source and the store: counts and hashes the bytes that pass, and
  * errors (so the store never commits the object) when the body breaks its limits, errors, or
  * is destroyed before its end. `bodyError` tells the body's own failure apart from the store's.
  */
-export class BodyMeter extends Transform {
-  // Not `size`: lib-storage reads a body's `size` as its length.
-  bytesSeen = 0;
+export class BodyMeter extends Transform implements BodyWatcher {
   /** the first failure of the body itself (limits, source error, premature close) */
   bodyError: unknown = null;
-  private readonly hash = createHash('sha256');
-  private digest: string | null = null;
+  private readonly measure: BodyMeasure;
   private abandoned = false;
 
-  constructor(private readonly limits: BodyLimits) {
+  constructor(limits: BodyLimits) {
     super();
+    this.measure = new BodyMeasure(limits);
+  }
+
+  // Not `size`: lib-storage reads a body's `size` as its length.
+  get bytesSeen(): number {
+    return this.measure.bytes;
   }
 
   override _transform(chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
-    this.bytesSeen += bytes.length;
-    const problem = limitProblem(this.bytesSeen, this.limits, false);
+    const problem = this.measure.add(bytes);
     if (problem) return callback(this.fail(problem));
-    this.hash.update(bytes);
     callback(null, bytes);
   }
 
   override _flush(callback: TransformCallback): void {
-    const problem = limitProblem(this.bytesSeen, this.limits, true);
+    const problem = this.measure.end();
     if (problem) return callback(this.fail(problem));
-    this.digest = this.hash.digest('hex');
     callback();
   }
 
@@ -50,8 +104,7 @@ export class BodyMeter extends Transform {
   }
 
   result(): PutObjectResult {
-    if (this.digest === null) throw new Error('the body has not been read to its end');
-    return { size: this.bytesSeen, sha256: this.digest };
+    return this.measure.result();
   }
 
   private fail(err: AppError): AppError {
@@ -63,15 +116,7 @@ export class BodyMeter extends Transform {
 /** Pipes `source` through a new meter; read the meter, not the source. */
 export function meterBody(source: Readable, limits: BodyLimits): BodyMeter {
   const meter = new BodyMeter(limits);
-  // Registered before pipeline() so they run first: a source that fails on its own is seen
-  // while the meter is still whole; one torn down because the store failed (the meter was
-  // destroyed first) is not the body's fault.
-  source.once('error', (err) => {
-    if (!meter.destroyed) meter.recordBodyError(err);
-  });
-  source.once('close', () => {
-    if (!source.readableEnded && !meter.destroyed) meter.recordBodyError(new Error('The upload body was closed before its end'));
-  });
+  watchBody(source, meter);
   pipeline(source, meter, () => undefined);
   return meter;
 }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream, type Stats, type WriteStream } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { chmod, mkdir, open, opendir, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { measureBuffer, meterBody } from './body-meter.js';
+import { measureBuffer, watchBody } from './body-meter.js';
+import { FileSink } from './file-sink.js';
 import { assertObjectKey, assertObjectPrefix, encodeKeyForUrl, InvalidObjectKeyError } from './object-key.js';
 import {
   clampRange,
@@ -92,29 +93,36 @@ export class LocalObjectStorage implements ObjectStorage {
     const folder = path.dirname(target);
     const temp = path.join(folder, `.${path.basename(target)}.${randomUUID()}.tmp`);
     const mode = options.public ? 0o644 : 0o600;
-    const meter = Buffer.isBuffer(body) ? null : meterBody(body, options);
-    let file: WriteStream | null = null;
+    if (Buffer.isBuffer(body)) return this.putBuffer(temp, target, body, mode, options);
+    // One stage from the source to the file: counted, hashed and limited as it is written (see
+    // FileSink). Piped at once, so a source that fails while the file is being opened is seen.
+    const sink = new FileSink(temp, { mode, limits: options, sync: this.fsync });
+    watchBody(body, sink);
     try {
-      let result: PutObjectResult;
-      await mkdir(folder, { recursive: true });
-      if (meter === null) {
-        result = measureBuffer(body as Buffer, options);
-        await writeFile(temp, body as Buffer, { flag: 'wx', mode });
-      } else {
-        file = createWriteStream(temp, { flags: 'wx', mode });
-        await pipeline(meter, file);
-        result = meter.result();
-      }
+      await pipeline(body, sink);
+      await rename(temp, target);
+      return sink.result();
+    } catch (err) {
+      // a sink destroyed while still opening creates its file afterwards: wait for it to close
+      if (!sink.closed) await once(sink, 'close').catch(() => undefined);
+      await rm(temp, { force: true }).catch(() => undefined);
+      if (sink.bodyError) throw sink.bodyError;
+      body.destroy(); // the store failed: stop reading (pipeline has, unless rename failed)
+      throw translateFsError(err);
+    }
+  }
+
+  private async putBuffer(temp: string, target: string, body: Buffer, mode: number, options: PutObjectOptions): Promise<PutObjectResult> {
+    try {
+      const result = measureBuffer(body, options);
+      await mkdir(path.dirname(temp), { recursive: true });
+      await writeFile(temp, body, { flag: 'wx', mode });
       await chmod(temp, mode); // the umask may have taken bits the mode asked for
       if (this.fsync) await syncFile(temp);
       await rename(temp, target);
       return result;
     } catch (err) {
-      // a stream destroyed while still opening creates its file afterwards: wait for it to close
-      if (file && !file.closed) await once(file, 'close').catch(() => undefined);
       await rm(temp, { force: true }).catch(() => undefined);
-      if (meter?.bodyError) throw meter.bodyError;
-      meter?.abandon();
       throw translateFsError(err);
     }
   }

@@ -14,6 +14,8 @@ const security = [{ bearerAuth: [] }];
 /** how long a refused upload's remaining body is read (and dropped) so the client sees the answer */
 const LINGER_MS = 5_000;
 const MAX_FIELD_NAME_LENGTH = 100;
+/** how much of an upload each stream stage may hold before it asks the one before it to wait */
+const STREAM_HWM = 256 * 1024;
 
 /**
  * /files (seed 002, Declutter Cloud): upload, list, read, rename, delete, download, usage and
@@ -27,7 +29,10 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   // One file per request, and little else: a byte past MAX_FILE_SIZE is how "too large" shows
   // (the inspector refuses it). headerSize (busboy's, untyped here) bounds a part's headers.
   const limits = { fileSize: files.maxFileBytes + 1, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 20, headerSize: 16 * 1024 };
-  await app.register(multipart, { limits, throwFileSizeLimit: false });
+  // A socket read is up to 64 KiB; with the 16 KiB defaults, every read would make the parser
+  // (highWaterMark) and the file stream (fileHwm) tell the request to wait, then resume it a
+  // tick later. With room for a few reads, the body flows through while the store keeps up.
+  await app.register(multipart, { limits, throwFileSizeLimit: false, highWaterMark: STREAM_HWM, fileHwm: STREAM_HWM });
 
   const signedIn = { onRequest: [app.authenticate] };
   const userOf = (request: FastifyRequest) => (request.auth?.kind === 'user' ? request.auth.userId : '');

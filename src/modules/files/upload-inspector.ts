@@ -27,7 +27,9 @@ export class UploadInspector extends Transform {
   private settle!: { resolve: (s: SniffedType) => void; reject: (err: Error) => void };
 
   constructor(private readonly options: UploadInspectorOptions) {
-    super();
+    // Room for a few socket reads (64 KiB each): with the 16 KiB default, every chunk would make
+    // write() ask the source to wait for a 'drain' a tick later, although it passes at once.
+    super({ highWaterMark: 256 * 1024 });
     this.sniffed = new Promise<SniffedType>((resolve, reject) => (this.settle = { resolve, reject }));
     this.sniffed.catch(() => undefined); // observed by the caller; never an unhandled rejection
   }
