@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Database, SessionsTable } from '../db/types.js';
 
 export type SessionRow = Selectable<SessionsTable>;
@@ -57,8 +58,9 @@ export class SessionsRepository {
   /**
    * Rotation in one atomic statement: marks the presented token used (only if it is unused,
    * unexpired and its session live), inserts its successor, touches the session and the user's
-   * last_active_at. No row:
-   * the token was not claimable (unknown, expired, already rotated, or its session revoked).
+   * last_active_at. No row: the token was not claimable (unknown, expired, already rotated, or
+   * its session revoked). Prepared on PostgreSQL: planning this statement cost more CPU than
+   * running it.
    */
   async rotate(presentedHash: string, successorHash: string, touch: SessionTouch): Promise<RefreshTokenFamily | undefined> {
     const { rows } = await sql<RefreshTokenFamily>`
@@ -81,7 +83,7 @@ export class SessionsRepository {
         update users set last_active_at = now() where id = (select "userId" from claimed)
           and (last_active_at is null or last_active_at < now() - interval '1 minute')
       )
-      select * from claimed`.execute(this.db);
+      select "tokenId", "sessionId", "userId", scope, "clientId" from claimed${prepared('rotate_refresh_token')}`.execute(this.db);
     return rows[0];
   }
 
