@@ -18,7 +18,7 @@ export function prepared(name: string): RawBuilder<unknown> {
   return sql.raw(` /*prepared:${name}*/`);
 }
 
-const MARKER = /\/\*prepared:([a-z0-9_]+)\*\/\s*$/;
+const MARKER = /\/\*prepared:([a-z0-9_]+)\*\/$/;
 const names = new Map<string, string | null>();
 
 /**
@@ -26,9 +26,9 @@ const names = new Map<string, string | null>();
  * texts under one name (a changed statement, in a test) never collide on a connection.
  */
 export function preparedName(text: string): string | null {
+  if (!text.endsWith('*/')) return null;
   let name = names.get(text);
   if (name !== undefined) return name;
-  if (!text.includes('/*prepared:')) return null;
   const m = MARKER.exec(text);
   name = m ? `${m[1]}_${createHash('sha256').update(text).digest('hex').slice(0, 12)}` : null;
   // Unmarked texts are not remembered (they are unbounded); marked ones are a fixed handful.

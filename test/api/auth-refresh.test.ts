@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepared } from '../../src/db/prepared.js';
 import { AUTH_TEST_ENV, bearer, expectProblem, login, me, registerUser, signedInUser } from '../helpers/auth.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -15,6 +17,18 @@ describe(`refresh tokens: rotation, grace window, reuse detection (${BACKEND})`,
     t = await createTestApp({ env: { ...AUTH_TEST_ENV, REFRESH_REUSE_INTERVAL_SECONDS: '1' } });
   });
   afterAll(() => t?.close());
+
+  it('a statement marked prepared() is a named statement on PostgreSQL (a comment on the embedded database)', async () => {
+    await t.container.database.db.connection().execute(async (c) => {
+      const probe = () => sql<{ one: number }>`select 1 as one${prepared('probe')}`.execute(c);
+      expect((await probe()).rows).toEqual([{ one: 1 }]);
+      expect((await probe()).rows).toEqual([{ one: 1 }]);
+      if (BACKEND === 'postgres') {
+        const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(c);
+        expect(rows.map((r) => r.name)).toContainEqual(expect.stringMatching(/^probe_[0-9a-f]{12}$/));
+      }
+    });
+  });
 
   it('every refresh rotates: a new pair, same session, and the old access token keeps working until expiry', async () => {
     const u = await signedInUser(t);
