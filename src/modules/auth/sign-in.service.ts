@@ -1,7 +1,7 @@
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Metrics } from '../../metrics.js';
-import type { UserRow, UsersRepository } from '../../repositories/users.repository.js';
+import type { SignInUser, UsersRepository } from '../../repositories/users.repository.js';
 import type { RequestContext, SecurityAudit } from './audit.js';
 import type { AuthMail } from './auth-mail.js';
 import { isPlausibleEmail, normaliseEmail } from './email-address.js';
@@ -42,13 +42,13 @@ export class SignInService {
    * Checks the credentials; returns the user and, when the hash parameters changed, the password
    * re-hashed (the caller writes it with the sign-in), or throws the one indistinguishable refusal.
    */
-  private async verifyCredentials(emailInput: string, password: string, context: RequestContext): Promise<{ user: UserRow; rehash: string | null }> {
+  private async verifyCredentials(emailInput: string, password: string, context: RequestContext): Promise<{ user: SignInUser; rehash: string | null }> {
     const email = normaliseEmail(emailInput);
     // Nothing over-long is ever hashed; it cannot be anyone's password.
     if (Buffer.byteLength(password) > PASSWORD_HARD_MAX_BYTES || !isPlausibleEmail(email)) {
       await this.fail(null, 'malformed', context);
     }
-    const user = await this.users.findByEmail(email);
+    const user = await this.users.findForSignIn(email);
     if (!user) {
       await this.hasher.verifyDummy(password);
       return this.fail(null, 'unknown_email', context);
@@ -90,12 +90,12 @@ export class SignInService {
     return { ...pair, user: toUserView(user), password_expired: this.passwordExpired(user) };
   }
 
-  passwordExpired(user: UserRow): boolean {
+  passwordExpired(user: Pick<SignInUser, 'password_changed_at'>): boolean {
     const days = this.config.password.maxAgeDays;
     return days > 0 && Date.now() - user.password_changed_at.getTime() > days * 86_400_000;
   }
 
-  private async fail(user: UserRow | null, reason: string, context: RequestContext): Promise<never> {
+  private async fail(user: SignInUser | null, reason: string, context: RequestContext): Promise<never> {
     this.metrics.loginAttempts.inc({ outcome: 'failure' });
     await this.audit.record('login.failed', { userId: user?.id ?? null, details: { reason } }, context);
     throw new AppError('invalid_credentials');
