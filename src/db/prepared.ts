@@ -2,16 +2,18 @@ import { createHash } from 'node:crypto';
 import { sql, type RawBuilder } from 'kysely';
 
 /**
- * Server-side prepared statements for the few hot statements whose parse and plan cost more
- * than their execution (a refresh rotation's five-part CTE: PostgreSQL spends ~0.7 ms of CPU
- * on it unprepared, ~0.3 ms prepared). A statement opts in by ending with this marker:
+ * Named (prepared) statements for the few hot statements whose parse and plan cost more than
+ * their execution (a refresh rotation's five-part CTE: PostgreSQL spends ~0.7 ms of CPU on it
+ * unprepared, ~0.3 ms prepared). A statement opts in by ending with this marker:
  *
  *   sql`select … ${prepared('rotate_refresh_token')}`   or   query.modifyEnd(prepared('…'))
  *
- * On PostgreSQL (pg) the connection prepares it once and afterwards only binds and executes
- * it; on the embedded database the marker is a comment. Only for statements whose text never
- * varies and whose result columns are listed (never `*`: a column added by a later migration
- * would make a prepared `select *` fail with "cached plan must not change result type").
+ * On PostgreSQL each pg connection parses it once, then only binds and executes it; the
+ * embedded database does the same on its single session (pglite-dialect.ts). Only for
+ * statements whose text never varies and whose result columns are listed (never `*`: a column
+ * added by a later migration would make a prepared `select *` fail with "cached plan must not
+ * change result type"). Behind a transaction-pooling PgBouncer older than 1.21, named
+ * statements need max_prepared_statements (or session pooling).
  */
 export function prepared(name: string): RawBuilder<unknown> {
   if (!/^[a-z0-9_]+$/.test(name)) throw new Error(`prepared statement name ${JSON.stringify(name)}: lower-case letters, digits and _ only`);

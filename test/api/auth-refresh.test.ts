@@ -18,15 +18,18 @@ describe(`refresh tokens: rotation, grace window, reuse detection (${BACKEND})`,
   });
   afterAll(() => t?.close());
 
-  it('a statement marked prepared() is a named statement on PostgreSQL (a comment on the embedded database)', async () => {
+  it('a statement marked prepared() becomes a named statement of the session, with parameters and typed rows', async () => {
     await t.container.database.db.connection().execute(async (c) => {
-      const probe = () => sql<{ one: number }>`select 1 as one${prepared('probe')}`.execute(c);
-      expect((await probe()).rows).toEqual([{ one: 1 }]);
-      expect((await probe()).rows).toEqual([{ one: 1 }]);
-      if (BACKEND === 'postgres') {
-        const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(c);
-        expect(rows.map((r) => r.name)).toContainEqual(expect.stringMatching(/^probe_[0-9a-f]{12}$/));
-      }
+      const at = new Date('2030-01-02T03:04:05.678Z');
+      const probe = (n: number | null) =>
+        sql<{ n: number | null; at: Date; label: string }>`select ${n}::int as n, ${at}::timestamptz as at, ${'x'}::text as label${prepared('probe')}`.execute(c);
+      expect((await probe(1)).rows).toEqual([{ n: 1, at, label: 'x' }]);
+      expect((await probe(null)).rows).toEqual([{ n: null, at, label: 'x' }]);
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(c);
+      expect(rows.map((r) => r.name)).toContainEqual(expect.stringMatching(/^probe_[0-9a-f]{12}$/));
+      // An error in a named statement leaves the session usable.
+      await expect(sql`select 1 / ${0}::int as x${prepared('probe_error')}`.execute(c)).rejects.toThrow(/division by zero/);
+      expect((await probe(2)).rows).toEqual([{ n: 2, at, label: 'x' }]);
     });
   });
 
