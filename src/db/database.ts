@@ -6,6 +6,7 @@ import type Pg from 'pg';
 import type { Config } from '../config/index.js';
 import { readEmbeddedTemplate } from './embedded-template.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { preparedName } from './prepared.js';
 import type { Database } from './types.js';
 
 export interface PoolStats {
@@ -72,6 +73,7 @@ function openPostgres(settings: Config['database'], pg: typeof Pg): DatabaseHand
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
+  pool.on('connect', prepareMarkedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
@@ -82,6 +84,19 @@ function openPostgres(settings: Config['database'], pg: typeof Pg): DatabaseHand
     poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Kysely sends every statement as `client.query(text, values)`; a text ending with a
+ * `prepared()` marker goes as a named statement instead, which pg parses once per connection.
+ */
+function prepareMarkedStatements(client: Pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  client.query = ((...args: unknown[]) => {
+    const [text, values] = args;
+    const name = typeof text === 'string' && args.length <= 2 ? preparedName(text) : null;
+    return name ? query({ name, text, values }) : query(...args);
+  }) as typeof client.query;
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {

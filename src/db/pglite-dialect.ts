@@ -1,4 +1,4 @@
-import type { PGlite } from '@electric-sql/pglite';
+import { messages, parse, protocol, type PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   PostgresAdapter,
@@ -11,6 +11,7 @@ import {
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { preparedName } from './prepared.js';
 
 /**
  * Kysely on the embedded PostgreSQL (PGlite). PGlite is one connection, so the driver
@@ -33,10 +34,16 @@ export class PGliteDialect implements Dialect {
 }
 
 class PGliteConnection implements DatabaseConnection {
+  /** Named statements of this (single) session: their parameter types, from Describe. */
+  private readonly statements = new Map<string, number[]>();
+
   constructor(private readonly pglite: PGlite) {}
 
   async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {
-    const result = await this.pglite.query<R>(query.sql, query.parameters as unknown[]);
+    const name = preparedName(query.sql);
+    const result = name
+      ? await this.pglite.runExclusive(() => this.executePrepared<R>(name, query))
+      : await this.pglite.query<R>(query.sql, query.parameters as unknown[]);
     const affected = result.affectedRows;
     return {
       rows: result.rows,
@@ -44,6 +51,30 @@ class PGliteConnection implements DatabaseConnection {
         ? { numAffectedRows: BigInt(affected) }
         : {}),
     };
+  }
+
+  /**
+   * A statement marked with prepared(): parsed and described once, then Bind/Execute only, in
+   * one call into PGlite instead of query()'s six (the sign-in statement: ~600 → ~250 µs).
+   * Values are serialised and rows parsed by PGlite's own serialisers and parsers, as query() does.
+   */
+  private async executePrepared<R>(name: string, query: CompiledQuery) {
+    const { serialize } = protocol;
+    let types = this.statements.get(name);
+    if (!types) {
+      const described = await this.pglite.execProtocol(concat([serialize.parse({ name, text: query.sql }), serialize.describe({ type: 'S', name }), serialize.sync()]));
+      types = described.messages.find((m) => m instanceof messages.ParameterDescriptionMessage)?.dataTypeIDs ?? [];
+      this.statements.set(name, types);
+    }
+    const values = (query.parameters as unknown[]).map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serializer = this.pglite.serializers[types[i]!];
+      return serializer ? serializer(v) : String(v);
+    });
+    const executed = await this.pglite.execProtocol(
+      concat([serialize.bind({ statement: name, values }), serialize.describe({ type: 'P' }), serialize.execute({}), serialize.sync()]),
+    );
+    return parse.parseResults(executed.messages, this.pglite.parsers)[0] as unknown as { rows: R[]; affectedRows?: number };
   }
 
   // eslint-disable-next-line require-yield
@@ -99,4 +130,14 @@ class PGliteDriver implements Driver {
     await this.queue;
     if (!this.pglite.closed) await this.pglite.close();
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }

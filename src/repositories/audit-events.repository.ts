@@ -13,22 +13,24 @@ export interface NewAuditEvent {
   details?: Record<string, unknown>;
 }
 
+/** An event's column values (also for statements that insert it along with other writes). */
+export function auditEventColumns(e: NewAuditEvent) {
+  return {
+    event: e.event,
+    actor_user_id: e.actorUserId ?? null,
+    user_id: e.userId ?? null,
+    client_id: e.clientId ?? null,
+    ip: e.ip ?? null,
+    user_agent: e.userAgent?.slice(0, 512) ?? null,
+    details: JSON.stringify(e.details ?? {}),
+  };
+}
+
 export class AuditEventsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async insert(e: NewAuditEvent): Promise<void> {
-    await this.db
-      .insertInto('audit_events')
-      .values({
-        event: e.event,
-        actor_user_id: e.actorUserId ?? null,
-        user_id: e.userId ?? null,
-        client_id: e.clientId ?? null,
-        ip: e.ip ?? null,
-        user_agent: e.userAgent?.slice(0, 512) ?? null,
-        details: JSON.stringify(e.details ?? {}),
-      })
-      .execute();
+    await this.db.insertInto('audit_events').values(auditEventColumns(e)).execute();
   }
 
   /** Newest first, for one user or all. */

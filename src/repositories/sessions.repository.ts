@@ -1,5 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import type { Database, SessionsTable } from '../db/types.js';
+import { auditEventColumns, type NewAuditEvent } from './audit-events.repository.js';
 
 export type SessionRow = Selectable<SessionsTable>;
 
@@ -39,26 +41,38 @@ export interface SessionTouch {
 export class SessionsRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** The session and its first refresh token, in one statement. */
-  async create(s: NewSession): Promise<string> {
-    const { rows } = await sql<{ id: string }>`
-      with session as (
-        insert into sessions (user_id, client_id, scope, ip, user_agent, expires_at)
-        values (${s.userId}, ${s.clientId}, ${s.scope}, ${s.ip}, ${s.userAgent}, ${s.expiresAt})
+  /**
+   * Everything a sign-in writes, in one statement (one round trip, one commit): the user's
+   * sign-in bookkeeping (failure count reset, lock lifted, last login, the re-hashed password
+   * when the parameters changed), the session with its first refresh token, and the audit row.
+   */
+  async createAtSignIn(s: NewSession & { id: string }, signIn: { at: Date; rehash: string | null }, audit: NewAuditEvent): Promise<void> {
+    const a = auditEventColumns(audit);
+    await sql`
+      with signed_in as (
+        update users set failed_login_count = 0, locked_until = null, last_login_at = ${signIn.at}, last_active_at = ${signIn.at},
+          password_hash = coalesce(${signIn.rehash}, password_hash)
+        where id = ${s.userId}
+      ), session as (
+        insert into sessions (id, user_id, client_id, scope, ip, user_agent, expires_at)
+        values (${s.id}, ${s.userId}, ${s.clientId}, ${s.scope}, ${s.ip}, ${s.userAgent}, ${s.expiresAt})
         returning id
       ), token as (
         insert into refresh_tokens (session_id, token_hash, expires_at)
         select id, ${s.refreshTokenHash}, ${s.expiresAt} from session
+      ), audit as (
+        insert into audit_events (event, actor_user_id, user_id, client_id, ip, user_agent, details)
+        values (${a.event}, ${a.actor_user_id}, ${a.user_id}, ${a.client_id}, ${a.ip}, ${a.user_agent}, ${a.details})
       )
-      select id from session`.execute(this.db);
-    return rows[0]!.id;
+      select id from session${prepared('sign_in')}`.execute(this.db);
   }
 
   /**
    * Rotation in one atomic statement: marks the presented token used (only if it is unused,
    * unexpired and its session live), inserts its successor, touches the session and the user's
-   * last_active_at. No row:
-   * the token was not claimable (unknown, expired, already rotated, or its session revoked).
+   * last_active_at. No row: the token was not claimable (unknown, expired, already rotated, or
+   * its session revoked). Prepared on PostgreSQL: planning this statement cost more CPU than
+   * running it.
    */
   async rotate(presentedHash: string, successorHash: string, touch: SessionTouch): Promise<RefreshTokenFamily | undefined> {
     const { rows } = await sql<RefreshTokenFamily>`
@@ -81,7 +95,7 @@ export class SessionsRepository {
         update users set last_active_at = now() where id = (select "userId" from claimed)
           and (last_active_at is null or last_active_at < now() - interval '1 minute')
       )
-      select * from claimed`.execute(this.db);
+      select "tokenId", "sessionId", "userId", scope, "clientId" from claimed${prepared('rotate_refresh_token')}`.execute(this.db);
     return rows[0];
   }
 

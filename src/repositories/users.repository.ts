@@ -1,9 +1,16 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
+import { prepared } from '../db/prepared.js';
 import { AppError } from '../errors/app-error.js';
 import type { Database, UsersTable } from '../db/types.js';
 import { isUniqueViolation } from './database-errors.js';
 
 export type UserRow = Selectable<UsersTable>;
+
+/** What a password sign-in reads of the account. */
+export type SignInUser = Pick<
+  UserRow,
+  'id' | 'email' | 'display_name' | 'email_verified_at' | 'role' | 'password_hash' | 'password_changed_at' | 'locked_until' | 'created_at'
+>;
 
 export interface NewUser {
   email: string;
@@ -25,6 +32,16 @@ export class UsersRepository {
 
   findByEmail(email: string): Promise<UserRow | undefined> {
     return this.db.selectFrom('users').selectAll().where('email', '=', email).executeTakeFirst();
+  }
+
+  /** The sign-in lookup (before every password check): only the columns it reads, prepared. */
+  findForSignIn(email: string): Promise<SignInUser | undefined> {
+    return this.db
+      .selectFrom('users')
+      .select(['id', 'email', 'display_name', 'email_verified_at', 'role', 'password_hash', 'password_changed_at', 'locked_until', 'created_at'])
+      .where('email', '=', email)
+      .modifyEnd(prepared('user_for_sign_in'))
+      .executeTakeFirst();
   }
 
   /** The user and the first password-history entry, together. */

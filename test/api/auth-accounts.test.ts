@@ -181,6 +181,8 @@ describe(`accounts: register, login, me, logout, sessions (${BACKEND})`, () => {
     const ok = await login(t, user);
     const events = await t.container.auth.auditEvents.list({ userId: user.id });
     expect(events.map((e) => e.event)).toEqual(expect.arrayContaining(['user.registered', 'login.failed', 'login.succeeded']));
+    const sid = (JSON.parse(Buffer.from((ok.json() as { access_token: string }).access_token.split('.')[1]!, 'base64url').toString('utf8')) as { sid: string }).sid;
+    expect(events.find((e) => e.event === 'login.succeeded')?.details).toEqual({ session_id: sid });
     const dump = JSON.stringify(events) + JSON.stringify(t.logs());
     expect(dump).not.toContain(user.password);
     expect(dump).not.toContain((ok.json() as { refresh_token: string }).refresh_token);

@@ -140,7 +140,10 @@ describe(`lockout (${BACKEND})`, () => {
     expect(await t.container.auth.auditEvents.list({ userId: user.id, event: 'account.locked' })).toHaveLength(1);
     // When the lock runs out, the right password works again and the count starts over.
     await t.container.database.db.updateTable('users').set({ locked_until: new Date(Date.now() - 1000) }).where('id', '=', user.id).execute();
+    expectProblem(await login(t, { email: user.email, password: 'Wrong-password-again!' }), 401, 'invalid_credentials');
     expect((await login(t, user)).statusCode).toBe(200);
+    const row = await t.container.database.db.selectFrom('users').select(['failed_login_count', 'locked_until', 'last_login_at']).where('id', '=', user.id).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ failed_login_count: 0, locked_until: null, last_login_at: expect.any(Date) });
   });
 
   it('unknown e-mail, wrong password and locked account take about the same time: each verifies one argon2id hash', async () => {

@@ -1,4 +1,6 @@
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepared } from '../../src/db/prepared.js';
 import { AUTH_TEST_ENV, bearer, expectProblem, login, me, registerUser, signedInUser } from '../helpers/auth.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -15,6 +17,21 @@ describe(`refresh tokens: rotation, grace window, reuse detection (${BACKEND})`,
     t = await createTestApp({ env: { ...AUTH_TEST_ENV, REFRESH_REUSE_INTERVAL_SECONDS: '1' } });
   });
   afterAll(() => t?.close());
+
+  it('a statement marked prepared() becomes a named statement of the session, with parameters and typed rows', async () => {
+    await t.container.database.db.connection().execute(async (c) => {
+      const at = new Date('2030-01-02T03:04:05.678Z');
+      const probe = (n: number | null) =>
+        sql<{ n: number | null; at: Date; label: string }>`select ${n}::int as n, ${at}::timestamptz as at, ${'x'}::text as label${prepared('probe')}`.execute(c);
+      expect((await probe(1)).rows).toEqual([{ n: 1, at, label: 'x' }]);
+      expect((await probe(null)).rows).toEqual([{ n: null, at, label: 'x' }]);
+      const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements`.execute(c);
+      expect(rows.map((r) => r.name)).toContainEqual(expect.stringMatching(/^probe_[0-9a-f]{12}$/));
+      // An error in a named statement leaves the session usable.
+      await expect(sql`select 1 / ${0}::int as x${prepared('probe_error')}`.execute(c)).rejects.toThrow(/division by zero/);
+      expect((await probe(2)).rows).toEqual([{ n: 2, at, label: 'x' }]);
+    });
+  });
 
   it('every refresh rotates: a new pair, same session, and the old access token keeps working until expiry', async () => {
     const u = await signedInUser(t);

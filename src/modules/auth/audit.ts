@@ -41,6 +41,17 @@ export class SecurityAudit {
   ) {}
 
   async record(event: SecurityEvent, fields: Omit<NewAuditEvent, 'event' | 'ip' | 'userAgent'>, context: RequestContext): Promise<void> {
+    this.log(event, fields, context);
+    await this.repo.insert(this.entry(event, fields, context));
+  }
+
+  /** The audit row of an event, for a caller that writes it in its own statement (then calls `log`). */
+  entry(event: SecurityEvent, fields: Omit<NewAuditEvent, 'event' | 'ip' | 'userAgent'>, context: RequestContext): NewAuditEvent {
+    return { event, ...fields, ip: context.ip, userAgent: context.userAgent };
+  }
+
+  /** The log entry of an event (`record` writes it and the row). */
+  log(event: SecurityEvent, fields: Omit<NewAuditEvent, 'event' | 'ip' | 'userAgent'>, context: RequestContext): void {
     const level = event === 'refresh_token.reused' || event === 'account.locked' ? 'warn' : 'info';
     this.logger[level](
       {
@@ -53,6 +64,5 @@ export class SecurityAudit {
       },
       `security event: ${event}`,
     );
-    await this.repo.insert({ event, ...fields, ip: context.ip, userAgent: context.userAgent });
   }
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Metrics } from '../../metrics.js';
@@ -68,18 +69,31 @@ export class SessionsService {
     return { access_token: access.token, token_type: 'Bearer', expires_in: access.expiresIn, refresh_token: refreshToken, scope, session_id: sessionId };
   }
 
-  /** A new session for a user who just proved who they are. */
-  async start(userId: string, scope: string, clientId: string | null, context: RequestContext): Promise<TokenPair> {
+  /**
+   * A new session for a user who just proved who they are with their password. One statement
+   * writes the session, its first refresh token, the user's sign-in bookkeeping (`rehash`: the
+   * password re-hashed with the current parameters, if they changed) and the `login.succeeded`
+   * audit row; the session id is made here so the audit row can name it.
+   */
+  async start(userId: string, scope: string, clientId: string | null, context: RequestContext, rehash: string | null): Promise<TokenPair> {
     const refreshToken = newOpaqueToken();
-    const sessionId = await this.sessions.create({
-      userId,
-      clientId,
-      scope,
-      ip: context.ip,
-      userAgent: context.userAgent?.slice(0, 512) ?? null,
-      refreshTokenHash: hashOpaqueToken(refreshToken),
-      expiresAt: this.refreshExpiry(),
-    });
+    const sessionId = randomUUID();
+    const event = { userId, clientId, details: { session_id: sessionId } };
+    await this.sessions.createAtSignIn(
+      {
+        id: sessionId,
+        userId,
+        clientId,
+        scope,
+        ip: context.ip,
+        userAgent: context.userAgent?.slice(0, 512) ?? null,
+        refreshTokenHash: hashOpaqueToken(refreshToken),
+        expiresAt: this.refreshExpiry(),
+      },
+      { at: new Date(), rehash },
+      this.audit.entry('login.succeeded', event, context),
+    );
+    this.audit.log('login.succeeded', event, context);
     return this.pair(userId, sessionId, scope, clientId, refreshToken, 'password');
   }
 

@@ -1,7 +1,7 @@
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Metrics } from '../../metrics.js';
-import type { UserRow, UsersRepository } from '../../repositories/users.repository.js';
+import type { SignInUser, UsersRepository } from '../../repositories/users.repository.js';
 import type { RequestContext, SecurityAudit } from './audit.js';
 import type { AuthMail } from './auth-mail.js';
 import { isPlausibleEmail, normaliseEmail } from './email-address.js';
@@ -38,14 +38,17 @@ export class SignInService {
     private readonly metrics: Metrics,
   ) {}
 
-  /** Checks the credentials; returns the user, or throws the one indistinguishable refusal. */
-  async verifyCredentials(emailInput: string, password: string, context: RequestContext): Promise<UserRow> {
+  /**
+   * Checks the credentials; returns the user and, when the hash parameters changed, the password
+   * re-hashed (the caller writes it with the sign-in), or throws the one indistinguishable refusal.
+   */
+  private async verifyCredentials(emailInput: string, password: string, context: RequestContext): Promise<{ user: SignInUser; rehash: string | null }> {
     const email = normaliseEmail(emailInput);
     // Nothing over-long is ever hashed; it cannot be anyone's password.
     if (Buffer.byteLength(password) > PASSWORD_HARD_MAX_BYTES || !isPlausibleEmail(email)) {
       await this.fail(null, 'malformed', context);
     }
-    const user = await this.users.findByEmail(email);
+    const user = await this.users.findForSignIn(email);
     if (!user) {
       await this.hasher.verifyDummy(password);
       return this.fail(null, 'unknown_email', context);
@@ -68,29 +71,31 @@ export class SignInService {
       throw new AppError('email_not_verified', { detail: 'Follow the link in the verification e-mail, or ask for a new one' });
     }
     const rehash = this.hasher.needsRehash(user.password_hash) ? await this.hasher.hash(password) : null;
-    await this.users.recordSuccessfulLogin(user.id, rehash);
     this.metrics.loginAttempts.inc({ outcome: 'success' });
-    return user;
+    return { user, rehash };
   }
 
   /** Credentials to a new session: the login response. `scope`: requested scopes (subset of the user's). */
   async signIn(emailInput: string, password: string, context: RequestContext, options: { scope?: string[]; clientId?: string | null } = {}): Promise<SignInResult> {
-    const user = await this.verifyCredentials(emailInput, password, context);
+    const { user, rehash } = await this.verifyCredentials(emailInput, password, context);
     const allowed = userScopes(user.role);
     const scope = options.scope?.length ? options.scope : allowed;
-    if (scope.some((s) => !allowed.includes(s))) throw new AppError('invalid_scope', { detail: `Allowed scopes: ${allowed.join(' ')}` });
-    const pair = await this.sessions.start(user.id, scope.join(' '), options.clientId ?? null, context);
-    const view = toUserView(user);
-    await this.audit.record('login.succeeded', { userId: user.id, clientId: options.clientId ?? null, details: { session_id: pair.session_id } }, context);
-    return { ...pair, user: view, password_expired: this.passwordExpired(user) };
+    if (scope.some((s) => !allowed.includes(s))) {
+      // The password was right: failures reset as for any sign-in, though no session starts.
+      await this.users.recordSuccessfulLogin(user.id, rehash);
+      throw new AppError('invalid_scope', { detail: `Allowed scopes: ${allowed.join(' ')}` });
+    }
+    // The session, its refresh token, the sign-in bookkeeping and login.succeeded: one statement.
+    const pair = await this.sessions.start(user.id, scope.join(' '), options.clientId ?? null, context, rehash);
+    return { ...pair, user: toUserView(user), password_expired: this.passwordExpired(user) };
   }
 
-  passwordExpired(user: UserRow): boolean {
+  passwordExpired(user: Pick<SignInUser, 'password_changed_at'>): boolean {
     const days = this.config.password.maxAgeDays;
     return days > 0 && Date.now() - user.password_changed_at.getTime() > days * 86_400_000;
   }
 
-  private async fail(user: UserRow | null, reason: string, context: RequestContext): Promise<never> {
+  private async fail(user: SignInUser | null, reason: string, context: RequestContext): Promise<never> {
     this.metrics.loginAttempts.inc({ outcome: 'failure' });
     await this.audit.record('login.failed', { userId: user?.id ?? null, details: { reason } }, context);
     throw new AppError('invalid_credentials');

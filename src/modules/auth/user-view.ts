@@ -10,7 +10,7 @@ export interface UserView {
   created_at: string;
 }
 
-export function toUserView(row: UserRow): UserView {
+export function toUserView(row: Pick<UserRow, 'id' | 'email' | 'email_verified_at' | 'display_name' | 'role' | 'created_at'>): UserView {
   return {
     id: row.id,
     email: row.email,
