@@ -20,7 +20,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { signUp } from './auth.js';
 import { atLeast, atMost, cpuMs, fmt, jsonOk, sampleRss, type RowSink } from './measure.js';
-import { freePort, removeDir, ROOT, startTessera, type Running } from './servers.js';
+import { freePort, removeDir, ROOT, startTessera, stopChild, type Running } from './servers.js';
 
 const MIB = 1024 * 1024;
 const UPLOAD_BYTES = 100 * MIB;
@@ -171,15 +171,6 @@ function startChild(script: string, env: Record<string, string>): Promise<{ chil
   return new Promise((resolve, reject) => {
     child.once('message', (message) => resolve({ child, message: message as Record<string, unknown> }));
     child.once('exit', (c) => reject(new Error(`${script} exited ${c}`)));
-  });
-}
-
-function stopChild(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
   });
 }
 

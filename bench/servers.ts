@@ -59,7 +59,7 @@ export async function startTessera(env: Record<string, string>, dataDir?: string
     child,
     startMs,
     dataDir: dir,
-    stop: () => stop(child),
+    stop: () => stopChild(child),
   };
 }
 
@@ -75,10 +75,11 @@ export async function startBare(routes: { path: string; body: string; contentTyp
     child.once('message', () => resolve());
     child.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, child, startMs: performance.now() - started, stop: () => stop(child) };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid ?? 0, child, startMs: performance.now() - started, stop: () => stopChild(child) };
 }
 
-function stop(child: ChildProcess): Promise<void> {
+/** SIGTERM, then SIGKILL if the child has not exited within 15 s. */
+export function stopChild(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) return resolve();
     child.once('exit', () => resolve());

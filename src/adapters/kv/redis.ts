@@ -1,17 +1,9 @@
 import { Redis } from 'ioredis';
 import type { Exchange, KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
 
-// INCR and PEXPIRE in one script: the window starts with its first hit, atomically on every instance.
-const HIT_SCRIPT = `
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {count, ttl}
-`;
-
-// A request's hits and reads in one script, one round trip: KEYS = the hit keys, then the keys
-// to read; ARGV = the number of hits, then each hit's window. Same window rule as HIT_SCRIPT.
+// Rate-limit hits and reads in one script, one round trip, atomically on every instance: each
+// hit is INCR, and a window that starts with its first hit (PEXPIRE). KEYS = the hit keys, then
+// the keys to read; ARGV = the number of hits, then each hit's window.
 const EXCHANGE_SCRIPT = `
 local hits = tonumber(ARGV[1])
 local out = {}
@@ -30,8 +22,7 @@ end
 return out
 `;
 
-type RedisWithHit = Redis & {
-  tesseraHit(key: string, windowMs: number): Promise<[number, number]>;
+type RedisWithScripts = Redis & {
   tesseraExchange(numKeys: number, ...args: (string | number)[]): Promise<(number | string | null)[]>;
 };
 
@@ -44,13 +35,12 @@ export interface RedisStoreOptions {
 
 export class RedisKeyValueStore implements KeyValueStore {
   readonly kind = 'redis' as const;
-  private readonly client: RedisWithHit;
+  private readonly client: RedisWithScripts;
   private subscriber: Redis | null = null;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
 
   constructor(private readonly options: RedisStoreOptions) {
-    this.client = new Redis(options.url, this.connectionOptions()) as RedisWithHit;
-    this.client.defineCommand('tesseraHit', { numberOfKeys: 1, lua: HIT_SCRIPT });
+    this.client = new Redis(options.url, this.connectionOptions()) as RedisWithScripts;
     // Key count varies per call: given as the first argument.
     this.client.defineCommand('tesseraExchange', { lua: EXCHANGE_SCRIPT });
     this.client.on('error', () => undefined); // reconnects by itself; readiness reports it
@@ -104,8 +94,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async hit(key: string, windowMs: number): Promise<WindowHit> {
-    const [count, resetMs] = await this.client.tesseraHit(key, Math.ceil(windowMs));
-    return { count: Number(count), resetMs: Number(resetMs) };
+    return (await this.exchange([{ key, windowMs }], [])).hits[0]!;
   }
 
   async exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange> {

@@ -4,6 +4,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/index.js';
 import type { Container } from '../../container.js';
+import type { NotFoundFallback } from '../plugins/errors.js';
 import { computeSecurityHeaders } from '../plugins/security.js';
 
 /**
@@ -67,9 +68,6 @@ function serverPaths(config: Readonly<Config>): string[] {
 function under(path: string, prefixes: readonly string[]): boolean {
   return prefixes.some((p) => path === p || path.startsWith(p.endsWith('/') ? p : `${p}/`));
 }
-
-/** A not-found fallback: true when it answered the request (with the app). */
-export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => boolean;
 
 /** Registers the app's files and `/`; returns the fallback that answers client routes, or null when unbuilt. */
 export async function webRoutes(app: FastifyInstance, container: Container, options: WebRoutesOptions = {}): Promise<NotFoundFallback | null> {
