@@ -3,7 +3,6 @@ import type { KeyValueStore } from './adapters/kv/kv-store.js';
 import { MemoryKeyValueStore } from './adapters/kv/memory.js';
 import { createMailer } from './adapters/mailer/index.js';
 import type { Mailer } from './adapters/mailer/mailer.js';
-import { RedisKeyValueStore } from './adapters/kv/redis.js';
 import { createObjectStorage } from './adapters/object-storage/index.js';
 import type { ObjectStorage } from './adapters/object-storage/object-storage.js';
 import type { Config } from './config/index.js';
@@ -129,6 +128,8 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
 
 async function openKeyValueStore(config: Readonly<Config>): Promise<KeyValueStore> {
   if (!config.redis.url) return new MemoryKeyValueStore();
+  // ioredis (45 modules) loads only when Redis is configured.
+  const { RedisKeyValueStore } = await import('./adapters/kv/redis.js');
   const store = new RedisKeyValueStore({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
   await store.connect();
   return store;

@@ -1,7 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
-import { buildContainer, type Container } from '../container.js';
-import { createLogger } from '../logger.js';
+import type { Container } from '../container.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 
 /** A failure the CLI reports as one line and exit 1. */
@@ -29,6 +28,9 @@ export function readConfigOrExit(env: NodeJS.ProcessEnv): Readonly<Config> {
 export async function withContainer<T>(config: Readonly<Config>, name: string, fn: (c: Container) => Promise<T>): Promise<T> {
   const release = config.database.url ? () => undefined : acquireDataDirLock(config.dataDir, `tessera ${name}`);
   try {
+    // Loaded here, not at the top: `tessera serve` imports this file too, and must not wait for
+    // the whole service to load before it starts opening the database.
+    const [{ buildContainer }, { createLogger }] = await Promise.all([import('../container.js'), import('../logger.js')]);
     const container = await buildContainer(config, { logger: createLogger({ ...config, logging: { level: 'warn', format: 'json' } }) });
     try {
       return await fn(container);

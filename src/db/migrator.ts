@@ -1,4 +1,4 @@
-import { Migrator, type Kysely, type MigrationInfo, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Kysely, type MigrationInfo, type MigrationResultSet } from 'kysely';
 import { MIGRATIONS } from './migrations/index.js';
 
 /**
@@ -32,7 +32,24 @@ function check(set: MigrationResultSet): string[] {
   return (set.results ?? []).map((r) => r.migrationName);
 }
 
+/**
+ * Whether every known migration is applied, in one query (Kysely's migrator first makes sure
+ * its tables exist, takes its lock and reads its state: ~10 statements). Any doubt (no table
+ * yet, an unknown or missing name) answers false and the migrator decides, under its lock.
+ */
+async function allApplied(db: Kysely<unknown>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ name: string }>`select name from tessera_migrations`.execute(db);
+    const applied = new Set(rows.map((r) => r.name));
+    const known = Object.keys(MIGRATIONS);
+    return applied.size === known.length && known.every((name) => applied.has(name));
+  } catch {
+    return false;
+  }
+}
+
 export async function migrateUp(db: Kysely<unknown>): Promise<string[]> {
+  if (await allApplied(db)) return [];
   return check(await createMigrator(db).migrateToLatest());
 }
 
