@@ -37,7 +37,7 @@ export async function startBareArgon2(password: string): Promise<Running> {
   const port = await freePort();
   const child = fork(path.join(ROOT, 'bench/bare-argon2.ts'), [], {
     execArgv: ['--import', 'tsx'],
-    env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password },
+    env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {

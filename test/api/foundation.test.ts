@@ -1,3 +1,4 @@
+import { gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -106,6 +107,15 @@ describe(`HTTP core (${BACKEND})`, () => {
       payload: JSON.stringify({ name: 'x'.repeat(10 * 1024 * 1024) }),
     });
     expectProblem(res, 413, 'payload_too_large');
+    expect((await t.app.inject('/health')).statusCode).toBe(200);
+  });
+
+  it('a compressed request body (a gzip bomb) is 415 before any of it is read; identity is fine', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)); // 64 MB of spaces in ~64 KB
+    const res = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: bomb });
+    expectProblem(res, 415, 'unsupported_media_type');
+    const identity = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: { name: 'ok', count: 1 } });
+    expect(identity.statusCode).toBe(200);
     expect((await t.app.inject('/health')).statusCode).toBe(200);
   });
 

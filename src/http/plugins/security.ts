@@ -91,6 +91,13 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
+    // Request bodies are taken as sent: a compressed one (a way to smuggle a decompression bomb
+    // past the body limit's intent) is refused before any of it is read (RFC 9110 §15.5.16).
+    const coding = request.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      sendProblem(request, reply, new AppError('unsupported_media_type', { detail: `Request bodies are not accepted with Content-Encoding: ${coding.slice(0, 40)}` }));
+      return;
+    }
     done();
   });
 
@@ -103,6 +110,11 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     });
   }
 
+  // Responses only: request decompression is off on every route (no preParsing hook on each
+  // request); compressed request bodies are refused above.
+  app.addHook('onRoute', (route) => {
+    route.decompress ??= false;
+  });
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], global: true });
 }
 
