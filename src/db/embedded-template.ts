@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
-import { MIGRATIONS } from './migrations/index.js';
+import { LATEST_MIGRATION, migrateUp } from './migrator.js';
 import { PGliteDialect } from './pglite-dialect.js';
 
 /**
@@ -26,10 +26,9 @@ const pgliteVersion = ((): string => {
 
 // <package root>/dist/embedded, whether this file runs from src/db (tests) or dist/db.
 const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/embedded');
-const LATEST = Object.keys(MIGRATIONS).sort().at(-1) ?? 'none';
 
 export function embeddedTemplatePath(): string {
-  return path.join(TEMPLATE_DIR, `pglite-${pgliteVersion}-${LATEST}`);
+  return path.join(TEMPLATE_DIR, `pglite-${pgliteVersion}-${LATEST_MIGRATION}`);
 }
 
 /** On a database just unpacked from the template: what the template must not share between installations. */
@@ -62,7 +61,6 @@ export async function buildEmbeddedTemplate(): Promise<string> {
   rmSync(building, { recursive: true, force: true });
   const pglite = await PGlite.create(building);
   const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
-  const { migrateUp } = await import('./migrator.js');
   await migrateUp(db);
   await sql`checkpoint`.execute(db);
   await pglite.close();
