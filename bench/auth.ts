@@ -131,9 +131,9 @@ export function serverSideCpuMs(tesseraPid: number, withServices: boolean): numb
  * Refresh-token rotations per second: each of `chains` sessions (of as many people) rotates its
  * own token as fast as the server answers (a rotated token is single-use, so a fixed request
  * can't be replayed). The load is autocannon's, `chains` connections, each request sending a
- * current token of one of the sessions and putting back the one its answer gave, so the load generator costs as little as it does
- * in the other figures; `fetch` cost the bench process ~0.6 ms per rotation, a third of the
- * machine. Also the server side's CPU time per rotation (`serverSideCpuMs`).
+ * current token of one of the sessions and putting back the one its answer gave, so the load
+ * generator costs as little as it does in the other figures; `fetch` cost the bench process
+ * ~0.6 ms per rotation, a third of the machine. Also the server side's CPU time per rotation (`serverSideCpuMs`).
  */
 export async function refreshRotations(server: Running, seconds: number, withServices: boolean, chains = 10) {
   const run = async (secs: number, tokens: string[]) => {

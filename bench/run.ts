@@ -13,7 +13,7 @@ import { benchAvatars } from './avatars.js';
 import { benchDownload, benchLocalUpload, benchS3Upload, FILES_ENV } from './files.js';
 import { compare } from './load.js';
 import { benchWeb } from './web.js';
-import type { Cells } from './measure.js';
+import { fmt, type Cells } from './measure.js';
 import { benchRealtime, REALTIME_ENV } from './realtime.js';
 import { SCENARIOS } from './scenarios.js';
 import { removeDir, rssMb, startBare, startTessera } from './servers.js';
@@ -53,10 +53,6 @@ async function freshPostgres(): Promise<string> {
   const u = new URL(PG_ADMIN);
   u.pathname = '/tessera_bench';
   return u.toString();
-}
-
-function fmt(n: number, digits = 0) {
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
 function row(cells: (string | number)[]) {

@@ -1,9 +1,10 @@
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { rssKb } from './measure.js';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -90,9 +91,7 @@ export function stopChild(child: ChildProcess): Promise<void> {
 
 /** Resident set size of a process, in MB (Linux). */
 export function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
+  return rssKb(pid) / 1024;
 }
 
 export function removeDir(dir: string): void {
