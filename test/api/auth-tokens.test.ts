@@ -108,14 +108,33 @@ describe(`access tokens, JWKS and discovery (${BACKEND})`, () => {
     }
   });
 
+  it('a token verified before is still refused with anything around it (the cache matches the token exactly)', async () => {
+    expect((await me(t, u.accessToken)).statusCode).toBe(200); // now cached
+    for (const value of [`Bearer ${u.accessToken}x`, `Bearer ${u.accessToken} junk`, `Bearer ${u.accessToken.slice(0, -1)}`, `Bearer ${u.accessToken}.x`]) {
+      const res = await t.app.inject({ url: '/api/v1/auth/me', headers: { authorization: value } });
+      expect(res.statusCode, value).toBe(401);
+    }
+    // The header's other accepted forms still reach the same token.
+    for (const value of [`bearer ${u.accessToken}`, `Bearer   ${u.accessToken}`, `Bearer ${u.accessToken}  `]) {
+      const res = await t.app.inject({ url: '/api/v1/auth/me', headers: { authorization: value } });
+      expect(res.statusCode, value).toBe(200);
+    }
+  });
+
   it('the key-value store failing means 503, never an accepted token (fail closed)', async () => {
     const kv = t.container.kv;
-    const original = { getMany: kv.getMany.bind(kv), exchange: kv.exchange.bind(kv) };
+    const original = { getMany: kv.getMany.bind(kv), exchange: kv.exchange.bind(kv), ...(kv.exchangeNow ? { exchangeNow: kv.exchangeNow.bind(kv) } : {}) };
     const lost = async () => {
       throw new Error('connection lost');
     };
     kv.getMany = lost;
     kv.exchange = lost;
+    // The embedded store's same-tick path fails the same way.
+    if (kv.exchangeNow) {
+      kv.exchangeNow = () => {
+        throw new Error('connection lost');
+      };
+    }
     try {
       expectProblem(await me(t, u.accessToken), 503, 'kv_unavailable');
     } finally {

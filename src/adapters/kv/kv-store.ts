@@ -20,7 +20,7 @@ export type MessageHandler = (message: string) => void;
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
   get(key: string): Promise<string | null>;
-  getMany(keys: string[]): Promise<(string | null)[]>;
+  getMany(keys: readonly string[]): Promise<(string | null)[]>;
   set(key: string, value: string, ttlMs?: number): Promise<void>;
   /** set only when absent; true when this call set it */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
@@ -31,6 +31,8 @@ export interface KeyValueStore {
   hit(key: string, windowMs: number): Promise<WindowHit>;
   /** counts each hit (as `hit`) and reads each key, atomically and in one round trip */
   exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange>;
+  /** the same, answered at once, by a store in this process (memory); absent on Redis */
+  exchangeNow?(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Exchange;
   publish(channel: string, message: string): Promise<void>;
   /** returns an unsubscribe function */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

@@ -6,10 +6,17 @@ interface Entry {
   expiresAt: number; // 0: never
 }
 
+/** A rate-limit window: its count kept as a number (read as text, as Redis would answer). */
+interface Window {
+  count: number;
+  expiresAt: number;
+}
+
 /** One process's store: fine for the embedded mode, where there is one process. */
 export class MemoryKeyValueStore implements KeyValueStore {
   readonly kind = 'memory' as const;
   private readonly entries = new Map<string, Entry>();
+  private readonly windows = new Map<string, Window>();
   private readonly bus = new EventEmitter().setMaxListeners(0);
   private readonly sweeper: NodeJS.Timeout;
 
@@ -28,37 +35,59 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return e;
   }
 
+  private liveWindow(key: string, now: number): Window | undefined {
+    const w = this.windows.get(key);
+    if (w && w.expiresAt <= now) {
+      this.windows.delete(key);
+      return undefined;
+    }
+    return w;
+  }
+
+  private read(key: string): string | null {
+    const e = this.live(key);
+    if (e) return e.value;
+    const w = this.windows.size ? this.liveWindow(key, this.now()) : undefined;
+    return w ? String(w.count) : null;
+  }
+
   private sweep(): void {
     const now = this.now();
     for (const [k, e] of this.entries) if (e.expiresAt && e.expiresAt <= now) this.entries.delete(k);
+    for (const [k, w] of this.windows) if (w.expiresAt <= now) this.windows.delete(k);
   }
 
   async get(key: string) {
-    return this.live(key)?.value ?? null;
+    return this.read(key);
   }
 
-  async getMany(keys: string[]) {
-    return keys.map((k) => this.live(k)?.value ?? null);
+  async getMany(keys: readonly string[]) {
+    return keys.map((k) => this.read(k));
   }
 
   async set(key: string, value: string, ttlMs?: number) {
+    this.windows.delete(key);
     this.entries.set(key, { value, expiresAt: ttlMs ? this.now() + ttlMs : 0 });
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number) {
-    if (this.live(key)) return false;
+    if (this.read(key) !== null) return false;
     this.entries.set(key, { value, expiresAt: this.now() + ttlMs });
     return true;
   }
 
   async take(key: string) {
-    const e = this.live(key);
+    const value = this.read(key);
     this.entries.delete(key);
-    return e?.value ?? null;
+    this.windows.delete(key);
+    return value;
   }
 
   async del(...keys: string[]) {
-    for (const k of keys) this.entries.delete(k);
+    for (const k of keys) {
+      this.entries.delete(k);
+      this.windows.delete(k);
+    }
   }
 
   async hit(key: string, windowMs: number): Promise<WindowHit> {
@@ -66,19 +95,30 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange> {
-    return { hits: hits.map((h) => this.hitNow(h.key, h.windowMs)), values: keys.map((k) => this.live(k)?.value ?? null) };
+    return this.exchangeNow(hits, keys);
+  }
+
+  /** `exchange` without a promise: this store is in the process. */
+  exchangeNow(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Exchange {
+    const counted: WindowHit[] = [];
+    for (const h of hits) counted.push(this.hitNow(h.key, h.windowMs));
+    const values: (string | null)[] = [];
+    for (const k of keys) values.push(this.read(k));
+    return { hits: counted, values };
   }
 
   private hitNow(key: string, windowMs: number): WindowHit {
     const now = this.now();
-    const e = this.live(key);
-    if (!e) {
-      this.entries.set(key, { value: '1', expiresAt: now + windowMs });
+    const w = this.liveWindow(key, now);
+    if (!w) {
+      // A plain entry under the same key (never written by rate limits) is replaced, as INCR
+      // on a non-number would fail in Redis: counting wins.
+      this.entries.delete(key);
+      this.windows.set(key, { count: 1, expiresAt: now + windowMs });
       return { count: 1, resetMs: windowMs };
     }
-    const count = Number(e.value) + 1;
-    e.value = String(count);
-    return { count, resetMs: e.expiresAt - now };
+    w.count += 1;
+    return { count: w.count, resetMs: w.expiresAt - now };
   }
 
   async publish(channel: string, message: string) {
@@ -99,5 +139,6 @@ export class MemoryKeyValueStore implements KeyValueStore {
     clearInterval(this.sweeper);
     this.bus.removeAllListeners();
     this.entries.clear();
+    this.windows.clear();
   }
 }

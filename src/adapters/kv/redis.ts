@@ -70,7 +70,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.client.get(key);
   }
 
-  async getMany(keys: string[]) {
+  async getMany(keys: readonly string[]) {
     if (keys.length === 0) return [];
     return this.client.mget(...keys);
   }

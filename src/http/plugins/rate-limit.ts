@@ -30,25 +30,47 @@ export interface RateLimiter {
   check(name: string, rule: RateRule, subject: string, headersOut?: Record<string, string>): Promise<void>;
 }
 
+/** Where the RateLimit-* headers go: a reply, or a record (`headerRecord`). */
+export interface HeaderSink {
+  header(name: string, value: string): unknown;
+}
+
+export function headerRecord(record: Record<string, string>): HeaderSink {
+  return { header: (name, value) => (record[name] = value) };
+}
+
+// A rule's limit and policy never change: their header texts are made once.
+const ruleTexts = new WeakMap<RateRule, { limit: string; policy: string }>();
+function textsOf(rule: RateRule): { limit: string; policy: string } {
+  let texts = ruleTexts.get(rule);
+  if (!texts) ruleTexts.set(rule, (texts = { limit: String(rule.max), policy: `${rule.max};w=${Math.round(rule.windowMs / 1000)}` }));
+  return texts;
+}
+
+function writeHeaders(out: HeaderSink, rule: RateRule, count: number, resetSeconds: number): void {
+  const texts = textsOf(rule);
+  out.header('ratelimit-limit', texts.limit);
+  out.header('ratelimit-remaining', String(Math.max(0, rule.max - count)));
+  out.header('ratelimit-reset', String(resetSeconds));
+  out.header('ratelimit-policy', texts.policy);
+}
+
+const resetSecondsOf = (hit: WindowHit) => Math.max(1, Math.ceil(hit.resetMs / 1000));
+
 /**
  * Decides a request's counted hits, one per limit in order: throws the 429 of the first limit
- * that is over, else returns the headers of the last (the most specific limit decides what the
+ * that is over, else writes the headers of the last (the most specific limit decides what the
  * client sees).
  */
-export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit[], metrics: Metrics): Record<string, string> {
-  let headers: Record<string, string> = {};
+export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit[], metrics: Metrics, out: HeaderSink): void {
   for (let i = 0; i < limits.length; i++) {
     const { name, rule } = limits[i]!;
-    const { count, resetMs } = hits[i]!;
-    const resetSeconds = Math.max(1, Math.ceil(resetMs / 1000));
-    headers = {
-      'ratelimit-limit': String(rule.max),
-      'ratelimit-remaining': String(Math.max(0, rule.max - count)),
-      'ratelimit-reset': String(resetSeconds),
-      'ratelimit-policy': `${rule.max};w=${Math.round(rule.windowMs / 1000)}`,
-    };
-    if (count > rule.max) {
+    const hit = hits[i]!;
+    if (hit.count > rule.max) {
+      const resetSeconds = resetSecondsOf(hit);
       metrics.rateLimitHits.inc({ limit: name });
+      const headers: Record<string, string> = {};
+      writeHeaders(headerRecord(headers), rule, hit.count, resetSeconds);
       throw new AppError('rate_limited', {
         detail: `Limit of ${rule.text} reached for ${name}; retry in ${resetSeconds} s`,
         headers: { ...headers, 'retry-after': String(resetSeconds) },
@@ -56,7 +78,8 @@ export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit
       });
     }
   }
-  return headers;
+  const last = limits.length - 1;
+  if (last >= 0) writeHeaders(out, limits[last]!.rule, hits[last]!.count, resetSecondsOf(hits[last]!));
 }
 
 /** The key a limit counts in, for one subject. */
@@ -70,8 +93,7 @@ export function createRateLimiter(kv: KeyValueStore, metrics: Metrics, enabled: 
     async check(name, rule, subject, headersOut) {
       if (!enabled) return;
       const hit = await kv.hit(rateLimitKey(name, subject), rule.windowMs);
-      const headers = judgeHits([{ name, rule }], [hit], metrics);
-      if (headersOut) Object.assign(headersOut, headers);
+      judgeHits([{ name, rule }], [hit], metrics, headerRecord(headersOut ?? {}));
     },
   };
 }

@@ -21,6 +21,7 @@ declare module 'fastify' {
 }
 
 const NONE: readonly never[] = [];
+type Hit = { readonly key: string; readonly windowMs: number };
 const GATE = Symbol('tessera.requestGate');
 
 /**
@@ -42,7 +43,7 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
 
   function finish(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, result: Exchange, limits: readonly NamedRule[], extra: readonly string[], mode: GuardMode | null): Promise<void> | undefined {
     request.auth = principal;
-    if (limits.length) reply.headers(judgeHits(limits, result.hits, metrics));
+    if (limits.length) judgeHits(limits, result.hits, metrics, reply);
     if (extra.length) {
       const offset = result.values.length - extra.length;
       request.prefetched = new Map(extra.map((key, i) => [key, result.values[offset + i] ?? null]));
@@ -61,34 +62,49 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
   }
 
   function gateFor(mode: GuardMode | null, limits: readonly NamedRule[], prefetch: ((request: FastifyRequest, userId: string | null) => string[]) | undefined) {
+    const hitsFor = (subject: string) => limits.map((l) => ({ key: rateLimitKey(l.name, subject), windowMs: l.rule.windowMs }));
+    // A signed-in caller's hits on this route are the same every time: built once per token.
+    const signedInHits = new WeakMap<PendingAuth, readonly Hit[]>();
     const gate = function requestGate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
       const pending = request.pendingAuth;
-      if (pending) request.rateLimitSubject = pending.service ? `client:${pending.claims.client_id}` : pending.claims.sub;
-      let hits: { key: string; windowMs: number }[] = NONE as never[];
+      let hits: readonly Hit[] = NONE;
       if (limits.length) {
-        const subject = rateLimitSubject(request);
-        hits = limits.map((l) => ({ key: rateLimitKey(l.name, subject), windowMs: l.rule.windowMs }));
+        if (pending) {
+          hits = signedInHits.get(pending) ?? NONE;
+          if (hits === NONE) signedInHits.set(pending, (hits = hitsFor(pending.rateLimitSubject)));
+        } else {
+          hits = hitsFor(rateLimitSubject(request));
+        }
       }
       const extra = prefetch ? prefetch(request, pending && !pending.service ? pending.claims.sub : null) : NONE;
       const keys = pending ? (extra.length ? pending.keys.concat(extra) : pending.keys) : extra;
       if (hits.length === 0 && keys.length === 0) return done();
-      kv.exchange(hits, keys).then(
-        (result) => {
-          let settled: Promise<void> | undefined;
-          try {
-            settled = settle(request, reply, pending, result, limits, extra, mode);
-          } catch (err) {
-            return done(err as Error);
-          }
-          if (settled) settled.then(() => done(), done);
-          else done();
-        },
-        (err: unknown) => {
-          // Only prefetching: the handler reads (or falls back) on its own.
-          if (!pending && hits.length === 0) return done();
-          done(pending ? unavailable(err) : (err as Error));
-        },
-      );
+      const answer = (result: Exchange) => {
+        let settled: Promise<void> | undefined;
+        try {
+          settled = settle(request, reply, pending, result, limits, extra, mode);
+        } catch (err) {
+          return done(err as Error);
+        }
+        if (settled) settled.then(() => done(), done);
+        else done();
+      };
+      const failed = (err: unknown) => {
+        // Only prefetching: the handler reads (or falls back) on its own.
+        if (!pending && hits.length === 0) return done();
+        done(pending ? unavailable(err) : (err as Error));
+      };
+      // The embedded store answers in this tick: no promise, no microtask.
+      if (kv.exchangeNow) {
+        let result: Exchange;
+        try {
+          result = kv.exchangeNow(hits, keys);
+        } catch (err) {
+          return failed(err);
+        }
+        return answer(result);
+      }
+      kv.exchange(hits, keys).then(answer, failed);
     };
     return Object.assign(gate, { [GATE]: true }) as unknown as onRequestHookHandler;
   }

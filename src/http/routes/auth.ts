@@ -120,10 +120,18 @@ export async function authRoutes(app: FastifyInstance, container: Container): Pr
   });
 
   // The hot path: verified-token cache + one key-value round trip (revocation and the cached user).
-  app.get('/auth/me', { schema: { tags, security: secured, response: { 200: UserResponse } }, onRequest: [app.authenticate] }, async (request, reply) => {
-    reply.header('cache-control', 'no-store');
-    return { user: await accounts.currentUser(request.auth!) };
-  });
+  // The answer is a few hundred bytes (every field is bounded): never worth compressing. When the
+  // user came with that round trip, it is answered in the same tick (no promise).
+  app.get(
+    '/auth/me',
+    { schema: { tags, security: secured, response: { 200: UserResponse } }, onRequest: [app.authenticate], compress: false },
+    (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const principal = request.auth!;
+      if (principal.kind === 'user' && principal.cachedUser) return { user: principal.cachedUser };
+      return accounts.currentUser(principal).then((user) => ({ user }));
+    },
+  );
 
   app.get('/auth/sessions', { schema: { tags, security: secured, response: { 200: SessionsResponse } }, onRequest: [app.authenticate] }, async (request, reply) => {
     const principal = request.auth!;

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomUUID, sign, type KeyObject } from 'node:crypto';
+import { createHmac, randomUUID, sign, type KeyObject } from 'node:crypto';
 import { decodeProtectedHeader, jwtVerify, type JWTPayload } from 'jose';
 import { LRUCache } from 'lru-cache';
 import type { Config } from '../../config/index.js';
@@ -27,8 +27,14 @@ const ACCESS_TOKEN_TYP = 'at+jwt';
 
 /**
  * Signs and verifies access tokens. Verifying a signature costs ~100–200 µs, so tokens already
- * verified are kept in a bounded LRU keyed by their SHA-256 until they expire: a repeat request
- * costs one hash. Revocation is NOT cached here; the guard asks the key-value store every time.
+ * verified are kept in a bounded LRU keyed by the token text until they expire: a repeat
+ * request costs one map lookup (the string's hash). Only a token whose signature and claims
+ * were verified is ever a key, so a hit is the verification. Revocation is NOT cached here;
+ * the guard asks the key-value store every time.
+ *
+ * The tokens themselves are the keys (at most 20,000 of ~0.5 KB: ≤ 10 MB), not their SHA-256:
+ * hashing each request's token cost more than the rest of the lookup, and this process holds
+ * every token it is sent in its request buffers anyway.
  */
 export class AccessTokens {
   private readonly verified = new LRUCache<string, AccessClaims>({ max: 20_000 });
@@ -65,13 +71,12 @@ export class AccessTokens {
   /** The claims of a valid token, or null: bad signature, other key or algorithm, expired, wrong iss/aud, malformed. */
   /** The claims of a token verified before and not yet expired, without any await; undefined otherwise. */
   verifiedClaims(token: string): AccessClaims | undefined {
-    const hit = this.verified.get(cacheKeyOf(token));
+    const hit = this.verified.get(token);
     return hit && hit.exp * 1000 > Date.now() ? hit : undefined;
   }
 
   async verify(token: string): Promise<AccessClaims | null> {
-    const cacheKey = cacheKeyOf(token);
-    const hit = this.verified.get(cacheKey);
+    const hit = this.verified.get(token);
     const now = Date.now();
     if (hit) return hit.exp * 1000 > now ? hit : null;
     let payload: JWTPayload;
@@ -97,7 +102,7 @@ export class AccessTokens {
     }
     const claims = toClaims(payload);
     if (!claims) return null;
-    this.verified.set(cacheKey, claims, { ttl: Math.max(1, claims.exp * 1000 - now) });
+    this.verified.set(token, claims, { ttl: Math.max(1, claims.exp * 1000 - now) });
     return claims;
   }
 
@@ -110,11 +115,6 @@ export class AccessTokens {
       return false;
     }
   }
-}
-
-/** Verified tokens are remembered by their hash, never by the token itself. */
-function cacheKeyOf(token: string): string {
-  return createHash('sha256').update(token).digest('base64url');
 }
 
 function base64url(json: string): string {

@@ -43,9 +43,11 @@ export function bearerToken(header: string | undefined): string | null {
 export interface PendingAuth {
   claims: AccessClaims;
   /** revocation entries, then the loaded marker, then (user tokens) the cached user */
-  keys: string[];
+  keys: readonly string[];
   revocationKeys: number;
   service: boolean;
+  /** what rate limits count against: `u:<user id>`, or `u:client:<client id>` for a service token */
+  rateLimitSubject: string;
 }
 
 /**
@@ -58,6 +60,9 @@ export interface PendingAuth {
  * `complete` with the values read.
  */
 export class Authenticator {
+  /** per verified claims object (the token cache shares them): what `prepare` derives, once */
+  private readonly prepared = new WeakMap<AccessClaims, PendingAuth>();
+
   constructor(
     private readonly tokens: AccessTokens,
     private readonly revocation: RevocationList,
@@ -79,11 +84,16 @@ export class Authenticator {
 
   /** The keys whose values decide the claims (revocation entries, loaded marker, cached user). */
   prepare(claims: AccessClaims): PendingAuth {
+    let pending = this.prepared.get(claims);
+    if (pending) return pending;
     const revocationKeys = this.revocation.keysFor(claims);
     const service = isServiceToken(claims);
     const keys = [...revocationKeys, RevocationList.LOADED_KEY];
     if (!service) keys.push(cachedUserKey(claims.sub));
-    return { claims, keys, revocationKeys: revocationKeys.length, service };
+    const rateLimitSubject = `u:${service ? `client:${claims.client_id}` : claims.sub}`;
+    pending = Object.freeze({ claims, keys: Object.freeze(keys), revocationKeys: revocationKeys.length, service, rateLimitSubject });
+    this.prepared.set(claims, pending);
+    return pending;
   }
 
   /**
