@@ -51,7 +51,7 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
   app.get(
     '/users/me/profile',
     { schema: { tags, security, response: { 200: ProfileSchema } }, config: { prefetch: (_request, userId) => (userId ? profiles.cacheKeys(userId) : []) }, ...signedIn },
-    async (request) => profiles.ownProfile(ownerId(request), request.prefetched),
+    (request) => profiles.ownProfile(ownerId(request), request.prefetched),
   );
 
   app.patch<{ Body: Static<typeof ProfilePatchBody> }>(
@@ -68,7 +68,7 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
       config: { prefetch: (request) => profiles.cacheKeys((request.params as { id: string }).id) },
       ...anyone,
     },
-    async (request) => profiles.profileOf(request.auth, request.params.id, request.prefetched),
+    (request) => profiles.profileOf(request.auth, request.params.id, request.prefetched),
   );
 
   app.get<{ Querystring: Static<typeof ProfileSearchQuery> }>(

@@ -54,6 +54,20 @@ export class ProfileCache {
     return this.enabled ? [entryKey(userId), versionKey(userId)] : [];
   }
 
+  /**
+   * The record when the entry read ahead is current, at once (no promise); undefined otherwise
+   * (not read ahead, absent, or stale: `lookup` decides what to do then).
+   */
+  current(userId: string, prefetched: ReadonlyMap<string, string | null> | null | undefined): ProfileRecord | undefined {
+    if (!prefetched || !this.enabled) return undefined;
+    const entry = prefetched.get(entryKey(userId));
+    if (!entry) return undefined;
+    const version = prefetched.get(versionKey(userId));
+    if (version === undefined) return undefined;
+    const parsed = this.entries.get(entry);
+    return parsed && parsed.v === version ? parsed.r : undefined;
+  }
+
   async lookup(userId: string, prefetched?: ReadonlyMap<string, string | null> | null): Promise<CacheLookup> {
     if (!this.enabled) return { hit: false, version: undefined };
     let entry: string | null;

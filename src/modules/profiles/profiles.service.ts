@@ -65,17 +65,22 @@ export class ProfilesService {
   }
 
   /** GET /users/me/profile */
-  async ownProfile(userId: string, prefetched?: Prefetched): Promise<ProfileView> {
-    const record = await this.record(userId, prefetched);
-    if (!record) throw new AppError('not_found', { detail: 'No such user' });
-    return profileFor({ userId, admin: false }, record)!;
+  ownProfile(userId: string, prefetched?: Prefetched): ProfileView | Promise<ProfileView> {
+    // Read ahead in the request's round trip and current: answered in this tick.
+    const cached = this.deps.cache.current(userId, prefetched);
+    if (cached) return profileFor({ userId, admin: false }, cached)!;
+    return this.record(userId, prefetched).then((record) => {
+      if (!record) throw new AppError('not_found', { detail: 'No such user' });
+      return profileFor({ userId, admin: false }, record)!;
+    });
   }
 
   /** GET /users/:id/profile: what the viewer may see, or 404 — the same 404 as for a user that does not exist. */
-  async profileOf(principal: Principal | null, userId: string, prefetched?: Prefetched): Promise<ProfileView> {
-    const view = await this.visibleProfile(principal, userId, prefetched);
-    if (!view) throw new AppError('not_found', { detail: 'No such user' });
-    return view;
+  profileOf(principal: Principal | null, userId: string, prefetched?: Prefetched): ProfileView | Promise<ProfileView> {
+    const cached = this.deps.cache.current(userId, prefetched);
+    const viewer = cached && this.viewerNow(principal, cached);
+    if (cached && viewer) return found(profileFor(viewer, cached));
+    return this.visibleProfile(principal, userId, prefetched).then(found);
   }
 
   /** For every other path that shows a user (file owners, realtime): the profile the viewer may see, or null. */
@@ -201,13 +206,22 @@ export class ProfilesService {
 
   /** Signed-in users are asked whether they are admins only when it could change what they see. */
   private async viewerFor(principal: Principal | Viewer | null, record: ProfileRecord | null): Promise<Viewer> {
+    const known = this.viewerNow(principal, record);
+    if (known) return known;
+    const user = principal as Extract<Principal, { kind: 'user' }>;
+    const role = await this.deps.profiles.roleOf(user.userId);
+    return { userId: user.userId, admin: role === 'admin' };
+  }
+
+  /** The viewer, when nothing needs reading to know it (undefined: their role must be looked up). */
+  private viewerNow(principal: Principal | Viewer | null, record: ProfileRecord | null): Viewer | undefined {
     if (principal === null) return ANONYMOUS;
     if (!('kind' in principal)) return principal;
     if (principal.kind !== 'user') return ANONYMOUS; // a service token is nobody's session
     const viewer: Viewer = { userId: principal.userId, admin: false };
     if (record && !adminWouldSeeMore(viewer, record)) return viewer;
-    const role = principal.cachedUser?.role ?? (await this.deps.profiles.roleOf(principal.userId));
-    return { userId: principal.userId, admin: role === 'admin' };
+    const role = principal.cachedUser?.role;
+    return role === undefined ? undefined : { userId: principal.userId, admin: role === 'admin' };
   }
 
   private validatePatch(patch: ProfilePatch): { display_name?: string | null; bio?: string | null } {
@@ -244,4 +258,10 @@ function checkedText(field: string, value: string | null, max: number, neutralis
 function normaliseQuery(q: string | undefined): string | null {
   const text = q?.normalize('NFC').trim().toLowerCase() ?? '';
   return text === '' ? null : text;
+}
+
+/** A profile the viewer may see, or the 404 that a missing user gets too. */
+function found(view: ProfileView | null): ProfileView {
+  if (!view) throw new AppError('not_found', { detail: 'No such user' });
+  return view;
 }
