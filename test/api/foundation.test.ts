@@ -114,6 +114,11 @@ describe(`HTTP core (${BACKEND})`, () => {
     const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024, 0x20)); // 64 MB of spaces in ~64 KB
     const res = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, payload: bomb });
     expectProblem(res, 415, 'unsupported_media_type');
+    // However it is spelled or listed: any coding but identity is refused.
+    for (const coding of ['GZIP', 'identity, gzip', ' br ']) {
+      const listed = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json', 'content-encoding': coding }, payload: bomb });
+      expectProblem(listed, 415, 'unsupported_media_type');
+    }
     const identity = await t.app.inject({ method: 'POST', url: '/api/v1/probe', headers: { 'content-type': 'application/json', 'content-encoding': 'identity' }, payload: { name: 'ok', count: 1 } });
     expect(identity.statusCode).toBe(200);
     expect((await t.app.inject('/health')).statusCode).toBe(200);

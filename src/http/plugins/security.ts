@@ -6,6 +6,22 @@ import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
 
+/**
+ * The first Content-Encoding (of any, repeated or listed) that is not `identity`; read from the
+ * raw header list, so a request with none (a health probe) never has Node build `headers`.
+ */
+function contentCoding(raw: readonly string[]): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const key = raw[i]!;
+    if (key.length !== 16 || key.toLowerCase() !== 'content-encoding') continue;
+    for (const coding of raw[i + 1]!.split(',')) {
+      const c = coding.trim().toLowerCase();
+      if (c !== '' && c !== 'identity') return raw[i + 1]!;
+    }
+  }
+  return undefined;
+}
+
 // Load balancers and orchestrators probe by address, not by name.
 const HOST_CHECK_EXEMPT = new Set(['/health', '/ready']);
 
@@ -93,8 +109,8 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     reply.header('x-request-id', request.id);
     // Request bodies are taken as sent: a compressed one (a way to smuggle a decompression bomb
     // past the body limit's intent) is refused before any of it is read (RFC 9110 §15.5.16).
-    const coding = request.headers['content-encoding'];
-    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+    const coding = contentCoding(request.raw.rawHeaders);
+    if (coding !== undefined) {
       sendProblem(request, reply, new AppError('unsupported_media_type', { detail: `Request bodies are not accepted with Content-Encoding: ${coding.slice(0, 40)}` }));
       return;
     }
