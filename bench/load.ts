@@ -35,18 +35,43 @@ export async function load(baseUrl: string, req: LoadRequest, seconds: number, c
   };
 }
 
+const PAIRS = 6;
+
+/** The run whose rate is the median of `runs` (the lower middle one for an even count). */
+function medianRun(runs: LoadResult[]): LoadResult {
+  return [...runs].sort((x, y) => x.rps - y.rps)[Math.floor((runs.length - 1) / 2)]!;
+}
+
 /**
- * The same load on ours and on the yardstick, interleaved (A B A B) so drift in the shared
- * machine hits both; the better run of each is kept.
+ * The same load on ours and on the yardstick in adjacent pairs (A B, then B A, …: six pairs of
+ * `seconds / 2` each, after a warm-up of each), and the ratio is the median of the pairs'
+ * ratios. This VM's speed moves by up to 2× within a minute; a pair's two runs share the
+ * moment, so its ratio does not (the better-of-two of earlier sessions compared moments).
+ * Rates and latencies shown are each side's median run.
  */
 export async function compare(ours: string, bare: string, req: LoadRequest, bareReq: LoadRequest, seconds: number) {
   await load(ours, req, 1);
   await load(bare, bareReq, 1);
-  const a1 = await load(ours, req, seconds);
-  const b1 = await load(bare, bareReq, seconds);
-  const a2 = await load(ours, req, seconds);
-  const b2 = await load(bare, bareReq, seconds);
-  const a = a1.rps >= a2.rps ? a1 : a2;
-  const b = b1.rps >= b2.rps ? b1 : b2;
-  return { ours: a, bare: b, ratio: a.rps / b.rps };
+  const each = Math.max(1, seconds / 2);
+  const a: LoadResult[] = [];
+  const b: LoadResult[] = [];
+  const ratios: number[] = [];
+  for (let i = 0; i < PAIRS; i++) {
+    let x: LoadResult;
+    let y: LoadResult;
+    if (i % 2 === 0) {
+      x = await load(ours, req, each);
+      y = await load(bare, bareReq, each);
+    } else {
+      y = await load(bare, bareReq, each);
+      x = await load(ours, req, each);
+    }
+    a.push(x);
+    b.push(y);
+    ratios.push(x.rps / y.rps);
+  }
+  ratios.sort((p, q) => p - q);
+  const ratio = (ratios[PAIRS / 2 - 1]! + ratios[PAIRS / 2]!) / 2;
+  const oursNon2xx = a.reduce((n, r) => n + r.non2xx + r.errors, 0);
+  return { ours: medianRun(a), bare: medianRun(b), ratio, ratios, oursNon2xx };
 }

@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: every figure as a ratio measured side by side in one run, on this machine.
- *   --seconds N          length of each measured run (default 5)
+ *   --seconds N          length of each measured run (default 5); the same-bytes scenarios
+ *                        (SCENARIOS) run six adjacent pairs of N/2 s each, ratio = median pair
  *   --backend embedded|postgres|both   (default both)
  *   --only TEXT          only scenarios whose name contains TEXT; also selects among `login`,
  *                        `refresh`, `client_credentials`, `avatar`, `upload local`, `upload s3`,
@@ -90,7 +91,8 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
       try {
         const r = await compare(tessera.url, bare.url, req, { path: '/bare' }, seconds);
         const verdict = scenario.goal ? (r.ratio >= scenario.goal ? `≥ ${scenario.goal} ✓` : `< ${scenario.goal} ✗`) : '';
-        row([backend, scenario.name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.ours.non2xx ? `, ${r.ours.non2xx} non-2xx!` : ''}`]);
+        const spread = `pairs ${fmt(r.ratios[0]!, 2)}–${fmt(r.ratios[r.ratios.length - 1]!, 2)}×`;
+        row([backend, scenario.name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `median of ${r.ratios.length} adjacent pairs (${spread}); p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.oursNon2xx ? `, ${r.oursNon2xx} non-2xx or errors!` : ''}`]);
       } finally {
         await bare.stop();
       }
