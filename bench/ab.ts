@@ -1,0 +1,103 @@
+/**
+ * A/B of two Tessera builds on one request, the way each hot-path change was kept or dropped:
+ * both builds run side by side (each from its own checkout, built), the same request alternates
+ * between them (A B, then B A, …), and each round's ratio is taken while both shared the
+ * moment. Prints CPU µs per request (the server process, all threads) and the median ratios.
+ *
+ *   node --import tsx bench/ab.ts --a /path/to/other/checkout [--b .] [--what me|health|public|own]
+ *                                 [--backend embedded|postgres] [--seconds 2] [--rounds 8]
+ *
+ * A checkout for A: `git worktree add /tmp/a <commit> && cd /tmp/a && ln -s "$OLDPWD/node_modules" && npm run build`.
+ */
+import autocannon from 'autocannon';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { cpuMs, median } from './measure.js';
+import { userWithPublicProfile } from './profiles.js';
+import { freePort, removeDir, ROOT, stopChild, waitFor } from './servers.js';
+
+const { values } = parseArgs({
+  options: {
+    a: { type: 'string' },
+    b: { type: 'string', default: ROOT },
+    what: { type: 'string', default: 'me' },
+    backend: { type: 'string', default: 'embedded' },
+    seconds: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '8' },
+  },
+});
+if (!values.a) {
+  console.error('usage: bench/ab.ts --a <checkout> [--b <checkout>] [--what me|health|public|own] [--backend embedded|postgres]');
+  process.exit(2);
+}
+const HIGH = '1000000000/minute';
+const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
+
+async function start(root: string, name: 'A' | 'B') {
+  const port = await freePort();
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'tessera-ab-'));
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '',
+    DATA_DIR: dataDir,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    RATE_LIMIT_API: HIGH,
+    RATE_LIMIT_LOGIN: HIGH,
+    RATE_LIMIT_REGISTER: HIGH,
+    PROFILE_UPDATE_RATE_LIMIT: HIGH,
+  };
+  if (values.backend === 'postgres') {
+    const db = `tessera_ab_${name.toLowerCase()}`;
+    const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
+    await admin.connect();
+    await admin.query(`drop database if exists ${db} with (force)`);
+    await admin.query(`create database ${db}`);
+    await admin.end();
+    const u = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+    u.pathname = `/${db}`;
+    Object.assign(env, { DATABASE_URL: u.toString(), REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0', REDIS_KEY_PREFIX: `tessera:ab:${process.pid}:${name}:` });
+  }
+  const child = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'serve'], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(`${url}/ready`);
+  const user = await userWithPublicProfile(url);
+  const auth = { authorization: `Bearer ${user.accessToken}` };
+  const request = {
+    me: { path: '/api/v1/auth/me', headers: auth },
+    health: { path: '/health', headers: {} },
+    public: { path: `/api/v1/users/${user.id}/profile`, headers: {} },
+    own: { path: '/api/v1/users/me/profile', headers: auth },
+  }[values.what as 'me' | 'health' | 'public' | 'own'];
+  if (!request) throw new Error(`--what: me, health, public or own`);
+  return { name, url, pid: child.pid ?? 0, child, dataDir, ...request, runs: [] as { us: number; rps: number }[] };
+}
+
+const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;
+try {
+  for (let i = 0; i <= rounds; i++) {
+    for (const s of i % 2 ? servers : [servers[1], servers[0]]) {
+      const cpu0 = cpuMs(s.pid);
+      const r = await autocannon({ url: s.url + s.path, headers: s.headers, connections: 10, duration: i === 0 ? 1 : seconds });
+      if (r.non2xx) console.log(`${s.name}: ${r.non2xx} non-2xx answers`);
+      if (i > 0) s.runs.push({ us: ((cpuMs(s.pid) - cpu0) * 1000) / r.requests.total, rps: r.requests.average });
+    }
+  }
+  const [a, b] = servers;
+  const fmt = (n: number) => n.toFixed(1);
+  console.log(`${values.what} (${values.backend}), ${rounds} rounds of ${seconds} s`);
+  console.log(`A ${values.a}: CPU µs/request median ${fmt(median(a.runs.map((x) => x.us)))}, min ${fmt(Math.min(...a.runs.map((x) => x.us)))}`);
+  console.log(`B ${values.b}: CPU µs/request median ${fmt(median(b.runs.map((x) => x.us)))}, min ${fmt(Math.min(...b.runs.map((x) => x.us)))}`);
+  console.log(`B/A req/s, median of the rounds' ratios: ${median(a.runs.map((x, k) => b.runs[k]!.rps / x.rps)).toFixed(3)}`);
+  console.log(`A/B CPU per request, median of the rounds' ratios: ${median(a.runs.map((x, k) => x.us / b.runs[k]!.us)).toFixed(3)}`);
+} finally {
+  for (const s of servers) {
+    await stopChild(s.child);
+    removeDir(s.dataDir);
+  }
+}
