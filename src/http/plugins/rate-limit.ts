@@ -100,5 +100,10 @@ export function createRateLimiter(kv: KeyValueStore, metrics: Metrics, enabled: 
 
 /** The subject a limit counts against: the signed-in user, else the client address. */
 export function rateLimitSubject(request: FastifyRequest): string {
-  return request.rateLimitSubject ? `u:${request.rateLimitSubject}` : `ip:${request.ip}`;
+  return request.rateLimitSubject ? signedInSubject(request.rateLimitSubject) : `ip:${request.ip}`;
+}
+
+/** The subject of a signed-in caller: a user id, or `client:<id>` for a service token. */
+export function signedInSubject(id: string): string {
+  return `u:${id}`;
 }

@@ -4,7 +4,7 @@ import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { unavailable, type PendingAuth, type Principal } from '../../modules/auth/authenticator.js';
 import type { GuardMode } from './auth-guard.js';
-import { judgeHits, rateLimitKey, rateLimitSubject, type NamedRule } from './rate-limit.js';
+import { judgeHits, rateLimitKey, rateLimitSubject, signedInSubject, type NamedRule } from './rate-limit.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -71,7 +71,11 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
       if (limits.length) {
         if (pending) {
           hits = signedInHits.get(pending) ?? NONE;
-          if (hits === NONE) signedInHits.set(pending, (hits = hitsFor(pending.rateLimitSubject)));
+          if (hits === NONE) {
+            const { claims } = pending;
+            hits = hitsFor(signedInSubject(pending.service ? `client:${claims.client_id}` : claims.sub));
+            signedInHits.set(pending, hits);
+          }
         } else {
           hits = hitsFor(rateLimitSubject(request));
         }

@@ -5,15 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
+import { rawHeaderIndex } from '../raw-headers.js';
 
-/**
- * The first Content-Encoding (of any, repeated or listed) that is not `identity`; read from the
- * raw header list, so a request with none (a health probe) never has Node build `headers`.
- */
+/** The first Content-Encoding (of any, repeated or listed) that is not `identity`. */
 function contentCoding(raw: readonly string[]): string | undefined {
-  for (let i = 0; i < raw.length; i += 2) {
-    const key = raw[i]!;
-    if (key.length !== 16 || key.toLowerCase() !== 'content-encoding') continue;
+  for (let i = rawHeaderIndex(raw, 'content-encoding'); i >= 0; i = rawHeaderIndex(raw, 'content-encoding', i + 2)) {
     for (const coding of raw[i + 1]!.split(',')) {
       const c = coding.trim().toLowerCase();
       if (c !== '' && c !== 'identity') return raw[i + 1]!;

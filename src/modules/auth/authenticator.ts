@@ -46,8 +46,6 @@ export interface PendingAuth {
   keys: readonly string[];
   revocationKeys: number;
   service: boolean;
-  /** what rate limits count against: `u:<user id>`, or `u:client:<client id>` for a service token */
-  rateLimitSubject: string;
 }
 
 /**
@@ -90,8 +88,7 @@ export class Authenticator {
     const service = isServiceToken(claims);
     const keys = [...revocationKeys, RevocationList.LOADED_KEY];
     if (!service) keys.push(cachedUserKey(claims.sub));
-    const rateLimitSubject = `u:${service ? `client:${claims.client_id}` : claims.sub}`;
-    pending = Object.freeze({ claims, keys: Object.freeze(keys), revocationKeys: revocationKeys.length, service, rateLimitSubject });
+    pending = Object.freeze({ claims, keys: Object.freeze(keys), revocationKeys: revocationKeys.length, service });
     this.prepared.set(claims, pending);
     return pending;
   }

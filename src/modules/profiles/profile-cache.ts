@@ -61,9 +61,13 @@ export class ProfileCache {
   current(userId: string, prefetched: ReadonlyMap<string, string | null> | null | undefined): ProfileRecord | undefined {
     if (!prefetched || !this.enabled) return undefined;
     const entry = prefetched.get(entryKey(userId));
-    if (!entry) return undefined;
     const version = prefetched.get(versionKey(userId));
-    if (version === undefined) return undefined;
+    return entry === undefined || version === undefined ? undefined : this.currentRecord(entry, version);
+  }
+
+  /** The entry's record when it was filled under the current version token. */
+  private currentRecord(entry: string | null, version: string | null): ProfileRecord | undefined {
+    if (entry === null) return undefined;
     const parsed = this.entries.get(entry);
     return parsed && parsed.v === version ? parsed.r : undefined;
   }
@@ -85,11 +89,8 @@ export class ProfileCache {
       this.onError(err, 'profile cache read failed');
       return { hit: false, version: undefined };
     }
-    if (entry !== null) {
-      const parsed = this.entries.get(entry);
-      if (parsed && parsed.v === version) return { hit: true, record: parsed.r };
-    }
-    return { hit: false, version };
+    const record = this.currentRecord(entry, version);
+    return record ? { hit: true, record } : { hit: false, version };
   }
 
   async fill(userId: string, version: string | null | undefined, record: ProfileRecord): Promise<void> {

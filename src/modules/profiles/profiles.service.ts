@@ -69,10 +69,7 @@ export class ProfilesService {
     // Read ahead in the request's round trip and current: answered in this tick.
     const cached = this.deps.cache.current(userId, prefetched);
     if (cached) return profileFor({ userId, admin: false }, cached)!;
-    return this.record(userId, prefetched).then((record) => {
-      if (!record) throw new AppError('not_found', { detail: 'No such user' });
-      return profileFor({ userId, admin: false }, record)!;
-    });
+    return this.record(userId, prefetched).then((record) => found(record && profileFor({ userId, admin: false }, record)));
   }
 
   /** GET /users/:id/profile: what the viewer may see, or 404 — the same 404 as for a user that does not exist. */
