@@ -10,15 +10,12 @@
  * A checkout for A: `git worktree add /tmp/a <commit> && cd /tmp/a && ln -s "$OLDPWD/node_modules" && npm run build`.
  */
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { cpuMs, median } from './measure.js';
 import { userWithPublicProfile } from './profiles.js';
-import { freePort, removeDir, ROOT, stopChild, waitFor } from './servers.js';
+import { removeDir, ROOT, startTessera, stopChild } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -39,14 +36,7 @@ const seconds = Number(values.seconds);
 const rounds = Number(values.rounds);
 
 async function start(root: string, name: 'A' | 'B') {
-  const port = await freePort();
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'tessera-ab-'));
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
-    DATA_DIR: dataDir,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
     RATE_LIMIT_API: HIGH,
     RATE_LIMIT_LOGIN: HIGH,
     RATE_LIMIT_REGISTER: HIGH,
@@ -63,9 +53,7 @@ async function start(root: string, name: 'A' | 'B') {
     u.pathname = `/${db}`;
     Object.assign(env, { DATABASE_URL: u.toString(), REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0', REDIS_KEY_PREFIX: `tessera:ab:${process.pid}:${name}:` });
   }
-  const child = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'serve'], { cwd: root, env, stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  await waitFor(`${url}/ready`);
+  const { url, pid, child, dataDir } = await startTessera(env, undefined, { root });
   const user = await userWithPublicProfile(url);
   const auth = { authorization: `Bearer ${user.accessToken}` };
   const request = {
@@ -75,7 +63,7 @@ async function start(root: string, name: 'A' | 'B') {
     own: { path: '/api/v1/users/me/profile', headers: auth },
   }[values.what as 'me' | 'health' | 'public' | 'own'];
   if (!request) throw new Error(`--what: me, health, public or own`);
-  return { name, url, pid: child.pid ?? 0, child, dataDir, ...request, runs: [] as { us: number; rps: number }[] };
+  return { name, url, pid, child, dataDir, ...request, runs: [] as { us: number; rps: number }[] };
 }
 
 const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;
