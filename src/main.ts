@@ -31,8 +31,8 @@ async function main(argv: string[]): Promise<number> {
   // Global flags only before the command; each command parses its own arguments strictly.
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-v') {
-    const { createRequire } = await import('node:module');
-    console.log((createRequire(import.meta.url)('../package.json') as { version: string }).version);
+    const { PACKAGE_VERSION } = await import('./package-root.js');
+    console.log(PACKAGE_VERSION);
     return 0;
   }
   if (!command || command === 'help' || command === '--help' || command === '-h') {

@@ -288,7 +288,7 @@ try {
   const leaked = devOnly.filter((p) => fs.existsSync(path.join(app, p, 'package.json')));
   if (!devOnly.length) fail('package-lock.json marks no dev-only package: cannot tell');
   if (leaked.length) fail(`dev-only packages in the runtime: ${leaked.slice(0, 10).join(', ')}${leaked.length > 10 ? ', …' : ''}`);
-  for (const p of ['dist/main.js', 'bin/tessera.js', 'package.json']) if (!fs.existsSync(path.join(app, p))) fail(`runtime lacks ${p}`);
+  for (const p of ['dist/bundle/main.js', 'bin/tessera.js', 'package.json']) if (!fs.existsSync(path.join(app, p))) fail(`runtime lacks ${p}`);
 
   // start it: the image's DATA_DIR and PORT moved here
   const port = await freePort();

@@ -1,13 +1,11 @@
-import { createRequire } from 'node:module';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { EnvReader, rate, type Env, type RateRule } from './env-reader.js';
 import { ENVIRONMENTS, PRESETS, type Environment } from './presets.js';
+import { PACKAGE_VERSION } from '../package-root.js';
 
 export type { Env, RateRule } from './env-reader.js';
 export type { Environment } from './presets.js';
-
-const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
 
 export type Visibility = 'public' | 'users' | 'private';
 export type TrustProxy = false | true | number | string[];
@@ -175,7 +173,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
 
   const config: Config = {
     environment,
-    version: pkg.version,
+    version: PACKAGE_VERSION,
     dataDir,
     server: {
       host,

@@ -6,6 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, sql } from 'kysely';
 import { LATEST_MIGRATION, migrateUp } from './migrator.js';
 import { PGliteDialect } from './pglite-dialect.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 
 /**
  * A fresh embedded database costs an initdb (≈ 4 s on a small machine) and then the migrations
@@ -24,8 +25,7 @@ const pgliteVersion = ((): string => {
   return (JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version: string }).version;
 })();
 
-// <package root>/dist/embedded, whether this file runs from src/db (tests) or dist/db.
-const TEMPLATE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/embedded');
+const TEMPLATE_DIR = path.join(PACKAGE_ROOT, 'dist', 'embedded');
 
 export function embeddedTemplatePath(): string {
   return path.join(TEMPLATE_DIR, `pglite-${pgliteVersion}-${LATEST_MIGRATION}`);

@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -37,6 +38,36 @@ describe('tessera CLI: usage and configuration', () => {
       expect(lines.some((l) => l.startsWith(`tessera: configuration: ${name}:`))).toBe(true);
     }
     expect(res.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  // What operators run is bin/tessera.js → dist/bundle/ (scripts/bundle.mjs), built by `npm ci`;
+  // the rest of this file runs the sources. The bundle moves modules away from their source
+  // depth: the version, the web app and the embedded template must still be found.
+  it('the built tessera (dist/bundle) reports its version and serves /ready and the web app', async () => {
+    const root = path.resolve(import.meta.dirname, '../..');
+    const bin = path.join(root, 'bin', 'tessera.js');
+    const version = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8' });
+    expect(version.stderr).toBe('');
+    expect(version.stdout.trim()).toBe((JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string }).version);
+
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, 'serve'], {
+      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir(), PORT: String(port), HOST: '127.0.0.1', LOG_FORMAT: 'json' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    try {
+      await waitForReady(port);
+      const page = await fetch(`http://127.0.0.1:${port}/`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<!doctype html>');
+      child.kill('SIGTERM');
+      expect(await exited(child)).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+    expect(stderr).toBe('');
   });
 });
 

@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/index.js';
 import type { Container } from '../../container.js';
 import type { NotFoundFallback } from '../plugins/errors.js';
 import { computeSecurityHeaders } from '../plugins/security.js';
+import { PACKAGE_ROOT } from '../../package-root.js';
 
 /**
  * The web app (web/, built by `npm run build` into dist/web) at `/`:
@@ -19,8 +20,7 @@ import { computeSecurityHeaders } from '../plugins/security.js';
  *   inline script), not the trimmed set JSON gets.
  */
 
-// src/http/routes/web.ts and dist/http/routes/web.js are both three levels below the package root.
-export const WEB_ROOT = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
+export const WEB_ROOT = path.join(PACKAGE_ROOT, 'dist', 'web') + path.sep;
 
 const ASSET_CACHE = 'public, max-age=31536000, immutable';
 const FILE_CACHE = 'public, max-age=3600';
