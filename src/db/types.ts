@@ -15,6 +15,7 @@ export interface Database {
   files: FilesTable;
   storage_usage: StorageUsageTable;
   storage_reservations: StorageReservationsTable;
+  service_token_revocations: ServiceTokenRevocationsTable;
 }
 
 export interface TesseraMetaTable {
@@ -194,3 +195,12 @@ export interface StorageReservationsTable {
 }
 
 export type { Generated };
+
+// 0005_service_token_revocations
+export interface ServiceTokenRevocationsTable {
+  /** the token's `sid` */
+  token_id: string;
+  client_id: string;
+  revoked_at: CreatedAt;
+  expires_at: Date;
+}

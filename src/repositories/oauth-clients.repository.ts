@@ -33,4 +33,27 @@ export class OAuthClientsRepository {
     const rows = await this.db.selectFrom('oauth_clients').select('client_id').where('revoked_at', '>', since).execute();
     return rows.map((r) => r.client_id);
   }
+
+  /** Keeps a service token's revocation (RFC 7009) until the token expires; drops expired ones. */
+  async revokeServiceToken(tokenId: string, clientId: string, expiresAt: Date): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('service_token_revocations').where('expires_at', '<', new Date()).execute();
+      await trx
+        .insertInto('service_token_revocations')
+        .values({ token_id: tokenId, client_id: clientId, expires_at: expiresAt })
+        .onConflict((oc) => oc.column('token_id').doNothing())
+        .execute();
+    });
+  }
+
+  /** Ids (`sid`) of the service tokens revoked since then that have not expired yet. */
+  async serviceTokensRevokedSince(since: Date): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('service_token_revocations')
+      .select('token_id')
+      .where('revoked_at', '>', since)
+      .where('expires_at', '>', new Date())
+      .execute();
+    return rows.map((r) => r.token_id);
+  }
 }

@@ -4,6 +4,7 @@ import { AUTH_TEST_ENV, bearer, expectProblem, form, FORM_HEADERS, me, registerU
 import { freePort } from '../helpers/cli.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
+import { RevocationList, revokedSessionKey } from '../../src/modules/auth/revocation.js';
 
 const NO_REQUEST = { ip: null, userAgent: null };
 
@@ -135,6 +136,25 @@ describe(`OAuth 2.0 endpoints (${BACKEND})`, () => {
     await post('revoke', form({ token: issued.access_token }), { authorization: basic(other.client_id, other.client_secret) });
     const check = (await post('introspect', form({ token: issued.access_token }), { authorization: basic(svc.client_id, svc.client_secret) })).json();
     expect(check).toMatchObject({ active: true });
+  });
+
+  // The embedded store is memory (a restart empties it), and Redis may run without persistence:
+  // a revocation that lived only there would be forgotten, and the token would work again.
+  it('a revoked service token stays revoked after the key-value store loses its entries', async () => {
+    const issued = (await token(form({ grant_type: 'client_credentials' }), { authorization: basic(svc.client_id, svc.client_secret) })).json() as { access_token: string };
+    const sid = (JSON.parse(Buffer.from(issued.access_token.split('.')[1]!, 'base64url').toString('utf8')) as { sid: string }).sid;
+    const introspect = async () => (await post('introspect', form({ token: issued.access_token }), { authorization: basic(svc.client_id, svc.client_secret) })).json() as { active: boolean };
+    expect((await me(t, issued.access_token)).statusCode).not.toBe(401);
+    expect((await post('revoke', form({ token: issued.access_token }), { authorization: basic(svc.client_id, svc.client_secret) })).statusCode).toBe(200);
+    expect((await me(t, issued.access_token)).statusCode).toBe(401);
+
+    // What a restart of the store leaves: neither the entry nor the "list loaded" marker.
+    await t.container.kv.del(revokedSessionKey(sid), RevocationList.LOADED_KEY);
+    expect(await t.container.kv.get(revokedSessionKey(sid))).toBeNull();
+    expect((await me(t, issued.access_token)).statusCode).toBe(401);
+    expect(await introspect()).toEqual({ active: false });
+    const audit = await t.container.database.db.selectFrom('audit_events').selectAll().where('event', '=', 'service_token.revoked').execute();
+    expect(audit.map((e) => e.client_id)).toContain(svc.client_id);
   });
 
   it('deleting a client stops its tokens at once', async () => {

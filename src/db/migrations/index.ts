@@ -3,6 +3,7 @@ import * as m0001 from './0001_meta.js';
 import * as m0002 from './0002_accounts.js';
 import * as m0003 from './0003_profiles.js';
 import * as m0004 from './0004_files.js';
+import * as m0005 from './0005_service_token_revocations.js';
 
 /** Every migration, in order. A static list keeps `tsc` output and the sources in step. */
 export const MIGRATIONS: Record<string, Migration> = {
@@ -10,4 +11,5 @@ export const MIGRATIONS: Record<string, Migration> = {
   '0002_accounts': m0002,
   '0003_profiles': m0003,
   '0004_files': m0004,
+  '0005_service_token_revocations': m0005,
 };

@@ -16,6 +16,7 @@ export type SecurityEvent =
   | 'account.locked'
   | 'refresh_token.reused'
   | 'session.revoked'
+  | 'service_token.revoked'
   | 'sessions.revoked_all'
   | 'password.changed'
   | 'password.reset'

@@ -56,7 +56,9 @@ export class ClientsService {
     await this.audit.record('admin.client_deleted', { actorUserId, clientId }, context);
   }
 
+  /** Deleted clients and revoked service tokens, back into the key-value store. */
   async replayRecentRevocations(since: Date): Promise<void> {
     for (const clientId of await this.clients.revokedSince(since)) await this.revocation.revokeClient(clientId);
+    await this.revocation.revokeSessions(await this.clients.serviceTokensRevokedSince(since));
   }
 }

@@ -138,7 +138,11 @@ export class OAuthService {
     const claims = await this.tokens.verify(token);
     if (!claims || (claims.client_id ?? null) !== clientId) return;
     if (isServiceToken(claims)) {
+      // Kept in the database too (a service token has no session row), so a store that restarts
+      // empty gets it back with the rest of the revocation list.
+      await this.clients.revokeServiceToken(claims.sid, claims.sub, new Date(claims.exp * 1000));
       await this.revocation.revokeSessions([claims.sid]);
+      await this.audit.record('service_token.revoked', { clientId, details: { token_id: claims.sid, via: 'revocation_endpoint' } }, context);
       return;
     }
     // A user's access token: RFC 7009 lets the server end the whole grant; its session goes.
