@@ -45,14 +45,24 @@ const COMMON_ENV = {
   LOG_LEVEL: 'warn',
 };
 
-async function freshPostgres(): Promise<string> {
+// This run's own database: two benches at once (or a bench beside bench/ab.ts) never share one.
+const BENCH_DB = `tessera_bench_${process.pid}`;
+
+async function adminQuery(sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: PG_ADMIN });
   await admin.connect();
-  await admin.query('drop database if exists tessera_bench with (force)');
-  await admin.query('create database tessera_bench');
-  await admin.end();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function freshPostgres(): Promise<string> {
+  await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
+  await adminQuery(`create database ${BENCH_DB}`);
   const u = new URL(PG_ADMIN);
-  u.pathname = '/tessera_bench';
+  u.pathname = `/${BENCH_DB}`;
   return u.toString();
 }
 
@@ -131,6 +141,7 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
   } finally {
     await tessera.stop();
     removeDir(tessera.dataDir);
+    if (backend === 'postgres') await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
   }
 }
 
