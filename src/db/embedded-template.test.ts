@@ -19,7 +19,8 @@ async function firstStart() {
   try {
     const applied = await migrateUp(database.db as never);
     const { rows } = await sql<{ value: string }>`select value from tessera_meta where key = 'installation_id'`.execute(database.db);
-    return { dataDir, applied, installationId: rows[0]?.value };
+    const databases = await sql<{ datname: string }>`select datname from pg_database`.execute(database.db);
+    return { dataDir, applied, installationId: rows[0]?.value, databases: databases.rows.map((r) => r.datname) };
   } finally {
     await database.close();
   }
@@ -36,5 +37,6 @@ describe('the embedded database template (built by npm run build)', () => {
     expect(b.installationId).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.installationId).not.toBe(b.installationId);
     expect(readdirSync(a.dataDir)).toEqual(['db']);
+    expect(a.databases).toEqual(['postgres']); // no template databases to copy
   });
 });

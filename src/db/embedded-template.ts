@@ -27,8 +27,11 @@ const pgliteVersion = ((): string => {
 
 const TEMPLATE_DIR = path.join(PACKAGE_ROOT, 'dist', 'embedded');
 
+// Raised whenever the way the template is made changes, so a template built the old way is rebuilt.
+const TEMPLATE_FORMAT = 2;
+
 export function embeddedTemplatePath(): string {
-  return path.join(TEMPLATE_DIR, `pglite-${pgliteVersion}-${LATEST_MIGRATION}`);
+  return path.join(TEMPLATE_DIR, `pglite-${pgliteVersion}-${LATEST_MIGRATION}-f${TEMPLATE_FORMAT}`);
 }
 
 /** On a database just unpacked from the template: what the template must not share between installations. */
@@ -62,6 +65,13 @@ export async function buildEmbeddedTemplate(): Promise<string> {
   const pglite = await PGlite.create(building);
   const db = new Kysely<unknown>({ dialect: new PGliteDialect(pglite) });
   await migrateUp(db);
+  // initdb's template0 and template1 serve only CREATE DATABASE, which the embedded database
+  // never runs: without them a first start copies ~450 files instead of ~1,050 (every catalog
+  // is a few files per database), 14 MB less.
+  await sql`alter database template0 is_template false`.execute(db);
+  await sql`drop database template0`.execute(db);
+  await sql`alter database template1 is_template false`.execute(db);
+  await sql`drop database template1`.execute(db);
   await sql`checkpoint`.execute(db);
   await pglite.close();
   renameSync(building, target);
