@@ -17,9 +17,15 @@ async function probe(check: () => Promise<void>): Promise<DependencyState> {
   }
 }
 
-/** One bounded round trip to each dependency: what /ready answers and what the metrics report. */
-export function createReadiness(deps: { database: DatabaseHandle; kv: KeyValueStore; storage: ObjectStorage }) {
-  return async (): Promise<DependencyStates> => {
+/**
+ * One bounded round trip to each dependency: what /ready answers and what the metrics report.
+ * Callers that arrive while a check is running share it (its answer is at most one check old),
+ * so a burst of probes — or someone hammering the unauthenticated /ready — costs one database
+ * query, one Redis PING and one storage write at a time, not one per request.
+ */
+export function createReadiness(deps: { database: DatabaseHandle; kv: KeyValueStore; storage: ObjectStorage }): () => Promise<DependencyStates> {
+  let running: Promise<DependencyStates> | null = null;
+  const check = async (): Promise<DependencyStates> => {
     const [database, redis, storage] = await Promise.all([
       probe(() => deps.database.ping(CHECK_TIMEOUT_MS)),
       deps.kv.kind === 'redis' ? probe(() => deps.kv.ping()) : Promise.resolve<DependencyState>('disabled'),
@@ -27,4 +33,8 @@ export function createReadiness(deps: { database: DatabaseHandle; kv: KeyValueSt
     ]);
     return { database, redis, storage };
   };
+  return () =>
+    (running ??= check().finally(() => {
+      running = null;
+    }));
 }
