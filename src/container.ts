@@ -93,7 +93,16 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       invalidateUser: (userId) => auth.userCache.invalidate(userId),
     });
 
-    const files = createFilesModule({ config, logger, metrics, db: database.db, storage, events, cursorKeys: profiles.cursorKeys });
+    const files = createFilesModule({
+      config,
+      logger,
+      metrics,
+      db: database.db,
+      storage,
+      events,
+      cursorKeys: profiles.cursorKeys,
+      clearMissingAvatar: (userId, key) => profiles.avatars.clearMissing(userId, key),
+    });
 
     const realtime = createRealtimeModule({ config, logger, metrics, kv, events, profileRecord: (userId) => profiles.profiles.record(userId) });
     // Closed first: sockets get 1001 while the stores are still there.

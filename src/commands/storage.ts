@@ -80,7 +80,7 @@ function describeFinding(f: CleanupFinding): string {
     return `orphaned object  ${f.key}  ${f.size} bytes  ${f.lastModified.toISOString()}  ${action}`;
   }
   const owner = f.reference.kind === 'file' ? `file ${f.reference.fileId} of user ${f.reference.userId}` : `avatar of user ${f.reference.userId}`;
-  const action = { row_deleted: 'row deleted', would_delete_row: 'would delete the row', reported: 'reported only (profiles keep their own avatar columns)' }[f.action];
+  const action = { row_deleted: 'row deleted', would_delete_row: 'would delete the row', avatar_cleared: 'avatar cleared', would_clear_avatar: 'would clear the avatar' }[f.action];
   return `missing object   ${f.key}  ${owner}  ${action}`;
 }
 
@@ -91,7 +91,7 @@ function summarise(r: CleanupReport, minAgeMinutes: number): string[] {
     `orphaned objects: ${r.orphanedObjects.count} (${r.orphanedObjects.bytes} bytes) ${verb('deleted', 'to delete')}` +
       (r.orphanedObjects.failed ? `, ${r.orphanedObjects.failed} could not be deleted` : '') +
       (r.recentObjectsSkipped ? `; ${r.recentObjectsSkipped} younger than ${minAgeMinutes} min left alone` : ''),
-    `rows without their object: ${r.missingObjects.files} file rows ${verb('deleted', 'to delete')}, ${r.missingObjects.avatars} avatars reported`,
+    `rows without their object: ${r.missingObjects.files} file rows ${verb('deleted', 'to delete')}, ${r.missingObjects.avatars} avatars ${verb('cleared', 'to clear')}`,
     `stale upload reservations: ${r.staleReservations.count} (${r.staleReservations.bytes} bytes) ${verb('released', 'to release')}`,
     `users with drifted usage counters: ${r.usageRecounted} ${verb('recounted', 'to recount')}`,
   ];

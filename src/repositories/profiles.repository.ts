@@ -135,6 +135,20 @@ export class ProfilesRepository {
       return { previous };
     });
   }
+
+  /**
+   * Clears the avatar when one of its two keys is `key` (an object `tessera storage cleanup`
+   * found missing), under the row lock. The keys it held; null when the profile points
+   * elsewhere by now (a new upload won) or the user is gone.
+   */
+  async clearAvatarPointingAt(id: string, key: string): Promise<AvatarKeys | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const before = await trx.selectFrom('users').select(['avatar_key', 'avatar_thumbnail_key']).where('id', '=', id).forUpdate().executeTakeFirst();
+      if (!before || (before.avatar_key !== key && before.avatar_thumbnail_key !== key)) return null;
+      await trx.updateTable('users').set({ avatar_key: null, avatar_thumbnail_key: null, updated_at: sql`now()` }).where('id', '=', id).execute();
+      return { avatarKey: before.avatar_key ?? key, thumbnailKey: before.avatar_thumbnail_key ?? key };
+    });
+  }
 }
 
 function visibleTo(eb: ExpressionBuilder<Database & { u: Database['users']; p: Database['user_preferences'] }, 'u' | 'p'>, s: ProfileSearch) {

@@ -59,7 +59,7 @@ describe(`storage cleanup (${BACKEND})`, () => {
     expect(findings.filter((f) => f.kind === 'orphaned_object').every((f) => f.action === 'would_delete')).toBe(true);
     const missing = findings.filter((f) => f.kind === 'missing_object');
     expect(missing).toEqual([
-      expect.objectContaining({ key: missingAvatar, action: 'reported' }),
+      expect.objectContaining({ key: missingAvatar, action: 'would_clear_avatar' }),
       expect.objectContaining({ key: `files/${user.id}/${lost.id}`, action: 'would_delete_row' }),
     ]);
     expect(report).toMatchObject({ applied: false, orphanedObjects: { count: 3 }, missingObjects: { files: 1, avatars: 1 } });
@@ -74,7 +74,7 @@ describe(`storage cleanup (${BACKEND})`, () => {
     for (const key of orphanKeys) expect(await exists(key)).toBe(true);
   });
 
-  it('--apply deletes the orphans and the file row without its object (quota given back, event sent); the rest is untouched', async () => {
+  it('--apply deletes the orphans and the file row without its object (quota given back, event sent), clears the avatar whose object is gone; the rest is untouched', async () => {
     // and a reservation whose upload died with its process
     const reservationId = randomUUID();
     const db = t.container.database.db;
@@ -84,7 +84,12 @@ describe(`storage cleanup (${BACKEND})`, () => {
     const { report } = await run(true);
     expect(report).toMatchObject({ applied: true, orphanedObjects: { count: 3, failed: 0 }, missingObjects: { files: 1, avatars: 1 }, staleReservations: { count: 1, bytes: 5000 } });
     for (const key of [...orphanKeys, orphanAvatar]) expect(await exists(key)).toBe(false);
-    expect(await exists(avatarKey)).toBe(true);
+    // The avatar had lost its thumbnail: the profile now shows none (not a broken image), and
+    // the size still there went with it.
+    const profile = await t.app.inject({ url: '/api/v1/users/me/profile', headers: bearer(user.accessToken) });
+    expect(profile.json()).toMatchObject({ avatar_url: null, avatar_thumbnail_url: null });
+    expect(await exists(avatarKey)).toBe(false);
+    expect(events).toContainEqual(expect.objectContaining({ type: 'profile.updated', userId: user.id }));
     expect((await t.app.inject({ url: `/api/v1/files/${lost.id}`, headers: bearer(user.accessToken) })).statusCode).toBe(404);
     const content = await t.app.inject({ url: `/api/v1/files/${kept.id}/content`, headers: bearer(user.accessToken) });
     expect(content.rawPayload.length).toBe(1000);
@@ -96,7 +101,7 @@ describe(`storage cleanup (${BACKEND})`, () => {
 
     // a second run finds nothing more to do
     const again = await run(true);
-    expect(again.report).toMatchObject({ orphanedObjects: { count: 0 }, missingObjects: { files: 0, avatars: 1 }, staleReservations: { count: 0 } });
+    expect(again.report).toMatchObject({ orphanedObjects: { count: 0 }, missingObjects: { files: 0, avatars: 0 }, staleReservations: { count: 0 } });
   });
 
   it('drifted usage counters are recounted', async () => {

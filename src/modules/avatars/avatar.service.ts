@@ -61,6 +61,19 @@ export class AvatarService {
     }
   }
 
+  /**
+   * `tessera storage cleanup --apply`, for an avatar object that is gone: the profile shows no
+   * avatar instead of a broken image, if it still points at that key (a new upload meanwhile
+   * wins), and the pair's other object is deleted. True when the avatar was cleared.
+   */
+  async clearMissing(userId: string, missingKey: string): Promise<boolean> {
+    const cleared = await this.profiles.applyChange(userId, () => this.repository.clearAvatarPointingAt(userId, missingKey));
+    if (!cleared) return false;
+    await this.discard([cleared.avatarKey, cleared.thumbnailKey].filter((k) => k !== missingKey));
+    await this.profiles.announce(userId);
+    return true;
+  }
+
   private async replaceWith(userId: string, upload: Buffer): Promise<AvatarUrls> {
     const { optimized, thumbnail } = await this.process(upload);
     const keys: AvatarKeys = {

@@ -20,6 +20,8 @@ export interface FilesDependencies {
   logger: Logger;
   /** the installation's list-cursor keys (shared with the other lists) */
   cursorKeys: CursorKeys;
+  /** the avatars' own clean-up of a missing object (the profiles module's) */
+  clearMissingAvatar: (userId: string, key: string) => Promise<boolean>;
 }
 
 /** User files (seed 002) and `tessera storage cleanup`, wired once (the container holds the result). */
@@ -32,6 +34,7 @@ export function createFilesModule(deps: FilesDependencies) {
     references: new ObjectReferencesRepository(deps.db),
     files: repo,
     events: deps.events,
+    clearMissingAvatar: deps.clearMissingAvatar,
     logger,
   });
   return {

@@ -11,7 +11,7 @@ import type { DomainEvents } from '../events/domain-events.js';
 
 export type CleanupFinding =
   | { kind: 'orphaned_object'; key: string; size: number; lastModified: Date; action: 'deleted' | 'would_delete' | 'delete_failed' }
-  | { kind: 'missing_object'; key: string; reference: ObjectReference; action: 'row_deleted' | 'would_delete_row' | 'reported' };
+  | { kind: 'missing_object'; key: string; reference: ObjectReference; action: 'row_deleted' | 'would_delete_row' | 'avatar_cleared' | 'would_clear_avatar' };
 
 export interface CleanupProgress {
   /** rows checked so far, of `rowsTotal` */
@@ -57,7 +57,8 @@ function compareKeys(a: string, b: string): number {
  *
  * - an object no row refers to (older than `minAgeMs`) is orphaned: deleted with `apply`;
  * - a row whose object is gone: a file row is deleted with `apply` (its quota given back, a
- *   `file.deleted` event sent); an avatar is only reported (the profile is not ours to edit).
+ *   `file.deleted` event sent); a profile's avatar is cleared (both sizes: the profile shows no
+ *   avatar instead of a broken image, and a `profile.updated` event is sent).
  *
  * Every candidate is confirmed just before acting (the row looked up again, the object asked
  * for with HEAD), so uploads and deletions running meanwhile are never mistaken for either.
@@ -70,6 +71,8 @@ export class StorageCleanup {
       references: ObjectReferencesRepository;
       files: FilesRepository;
       events: DomainEvents;
+      /** clears a profile's avatar whose object is gone (false: it points elsewhere by now) */
+      clearMissingAvatar: (userId: string, key: string) => Promise<boolean>;
       logger: Logger;
     },
   ) {}
@@ -177,7 +180,7 @@ export class StorageCleanup {
   private async settleMissing(candidates: ObjectReference[], options: CleanupOptions, report: CleanupReport): Promise<ObjectReference[]> {
     for (const reference of candidates) {
       if ((await this.deps.storage.head(reference.key)) !== null) continue; // written since the listing passed it
-      let action: 'row_deleted' | 'would_delete_row' | 'reported' = 'reported';
+      let action: 'row_deleted' | 'would_delete_row' | 'avatar_cleared' | 'would_clear_avatar';
       if (reference.kind === 'file' && reference.fileId) {
         report.missingObjects.files++;
         action = 'would_delete_row';
@@ -190,6 +193,11 @@ export class StorageCleanup {
           }
         }
       } else {
+        action = 'would_clear_avatar';
+        if (options.apply) {
+          if (!(await this.deps.clearMissingAvatar(reference.userId, reference.key))) continue; // changed meanwhile
+          action = 'avatar_cleared';
+        }
         report.missingObjects.avatars++;
       }
       options.onFinding?.({ kind: 'missing_object', key: reference.key, reference, action });
