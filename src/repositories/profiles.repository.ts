@@ -114,9 +114,11 @@ export class ProfilesRepository {
   /**
    * Points the profile at new avatar objects (or none) and returns the keys it pointed at before,
    * read under the same row lock: two uploads at once each see the other's keys as "previous".
-   * Undefined when the user does not exist.
+   * With `onlyIfPointingAt`, only a profile whose avatar (either size) is that key is changed
+   * (`tessera storage cleanup` clearing an avatar whose object is gone, unless a new upload won).
+   * Undefined when the user does not exist, or the profile does not point at that key.
    */
-  async replaceAvatar(id: string, keys: AvatarKeys | null): Promise<{ previous: AvatarKeys | null } | undefined> {
+  async replaceAvatar(id: string, keys: AvatarKeys | null, onlyIfPointingAt?: string): Promise<{ previous: AvatarKeys | null } | undefined> {
     return this.db.transaction().execute(async (trx) => {
       const before = await trx
         .selectFrom('users')
@@ -125,6 +127,7 @@ export class ProfilesRepository {
         .forUpdate()
         .executeTakeFirst();
       if (!before) return undefined;
+      if (onlyIfPointingAt !== undefined && before.avatar_key !== onlyIfPointingAt && before.avatar_thumbnail_key !== onlyIfPointingAt) return undefined;
       await trx
         .updateTable('users')
         .set({ avatar_key: keys?.avatarKey ?? null, avatar_thumbnail_key: keys?.thumbnailKey ?? null, updated_at: sql`now()` })
@@ -133,20 +136,6 @@ export class ProfilesRepository {
       const previous =
         before.avatar_key && before.avatar_thumbnail_key ? { avatarKey: before.avatar_key, thumbnailKey: before.avatar_thumbnail_key } : null;
       return { previous };
-    });
-  }
-
-  /**
-   * Clears the avatar when one of its two keys is `key` (an object `tessera storage cleanup`
-   * found missing), under the row lock. The keys it held; null when the profile points
-   * elsewhere by now (a new upload won) or the user is gone.
-   */
-  async clearAvatarPointingAt(id: string, key: string): Promise<AvatarKeys | null> {
-    return this.db.transaction().execute(async (trx) => {
-      const before = await trx.selectFrom('users').select(['avatar_key', 'avatar_thumbnail_key']).where('id', '=', id).forUpdate().executeTakeFirst();
-      if (!before || (before.avatar_key !== key && before.avatar_thumbnail_key !== key)) return null;
-      await trx.updateTable('users').set({ avatar_key: null, avatar_thumbnail_key: null, updated_at: sql`now()` }).where('id', '=', id).execute();
-      return { avatarKey: before.avatar_key ?? key, thumbnailKey: before.avatar_thumbnail_key ?? key };
     });
   }
 }

@@ -67,9 +67,9 @@ export class AvatarService {
    * wins), and the pair's other object is deleted. True when the avatar was cleared.
    */
   async clearMissing(userId: string, missingKey: string): Promise<boolean> {
-    const cleared = await this.profiles.applyChange(userId, () => this.repository.clearAvatarPointingAt(userId, missingKey));
-    if (!cleared) return false;
-    await this.discard([cleared.avatarKey, cleared.thumbnailKey].filter((k) => k !== missingKey));
+    const swapped = await this.profiles.applyChange(userId, () => this.repository.replaceAvatar(userId, null, missingKey));
+    if (!swapped) return false;
+    if (swapped.previous) await this.discard([swapped.previous.avatarKey, swapped.previous.thumbnailKey].filter((k) => k !== missingKey));
     await this.profiles.announce(userId);
     return true;
   }
