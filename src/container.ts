@@ -11,6 +11,9 @@ import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createReadiness, type DependencyStates } from './modules/operations/readiness.js';
 import { createAuthModule, type AuthModule } from './modules/auth/auth-module.js';
+import { REVOCATION_KEY_PREFIXES } from './modules/auth/revocation.js';
+import { USER_CACHE_KEY_PREFIX } from './modules/auth/user-cache.js';
+import { PROFILE_CACHE_KEY_PREFIX } from './modules/profiles/profile-cache.js';
 import { createDomainEvents, type DomainEvents } from './modules/events/domain-events.js';
 import { createFilesModule, type FilesModule } from './modules/files/files-module.js';
 import { createProfilesModule, type ProfilesModule } from './modules/profiles/profiles-module.js';
@@ -139,7 +142,13 @@ async function openKeyValueStore(config: Readonly<Config>): Promise<KeyValueStor
   if (!config.redis.url) return new MemoryKeyValueStore();
   // ioredis (45 modules) loads only when Redis is configured.
   const { RedisKeyValueStore } = await import('./adapters/kv/redis.js');
-  const store = new RedisKeyValueStore({ url: config.redis.url, keyPrefix: config.redis.keyPrefix });
+  const store = new RedisKeyValueStore({
+    url: config.redis.url,
+    keyPrefix: config.redis.keyPrefix,
+    // What the request gate reads on every request: revocation entries, cached users, profiles.
+    nearCache: { prefixes: [...REVOCATION_KEY_PREFIXES, USER_CACHE_KEY_PREFIX, PROFILE_CACHE_KEY_PREFIX], windowMs: config.redis.nearCacheMs },
+    leasePercent: config.redis.leasePercent,
+  });
   await store.connect();
   return store;
 }

@@ -40,7 +40,14 @@ export interface Config {
     statementTimeoutMs: number;
     migrateOnStart: boolean;
   };
-  redis: { url: string | null; keyPrefix: string };
+  redis: {
+    url: string | null;
+    keyPrefix: string;
+    /** W of the near cache (revocations, cached users and profiles read locally); 0: off */
+    nearCacheMs: number;
+    /** rate-limit quota leased per instance in blocks of this % of a limit; 0: every hit in Redis */
+    leasePercent: number;
+  };
   auth: {
     secret: string | null;
     algorithm: 'EdDSA' | 'HS256';
@@ -199,7 +206,12 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, { min: 0 }),
       migrateOnStart: r.bool('MIGRATE_ON_START', true),
     },
-    redis: { url: redisUrl, keyPrefix: r.str('REDIS_KEY_PREFIX', 'tessera:') },
+    redis: {
+      url: redisUrl,
+      keyPrefix: r.str('REDIS_KEY_PREFIX', 'tessera:'),
+      nearCacheMs: r.int('REDIS_NEAR_CACHE_MS', 100, { min: 0, max: 10_000 }),
+      leasePercent: r.int('RATE_LIMIT_LEASE_PERCENT', 1, { min: 0, max: 10 }),
+    },
     auth: {
       secret,
       algorithm,

@@ -17,22 +17,46 @@ export interface Exchange {
 
 export type MessageHandler = (message: string) => void;
 
+/** One rate-limit hit as the store counts it: its key, window and (for leasing) the limit. */
+export interface HitSpec {
+  key: string;
+  windowMs: number;
+  /** the most hits the window allows; without it the hit is counted in the store one by one */
+  limit?: number;
+}
+
+export interface SetOptions {
+  /**
+   * A cache fill: the value is derived from the database and any instance may compute it, so
+   * the writer need not wait until every instance has dropped its local copy (near-cached keys
+   * on Redis; see near-cache.ts). Without it, a write of such a key answers only once it is in
+   * force on every instance.
+   */
+  fill?: boolean;
+}
+
 export interface KeyValueStore {
   readonly kind: 'memory' | 'redis';
   get(key: string): Promise<string | null>;
   getMany(keys: readonly string[]): Promise<(string | null)[]>;
-  set(key: string, value: string, ttlMs?: number): Promise<void>;
+  set(key: string, value: string, ttlMs?: number, options?: SetOptions): Promise<void>;
   /** set only when absent; true when this call set it */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** read and delete in one step: what single-use tickets need */
   take(key: string): Promise<string | null>;
   del(...keys: string[]): Promise<void>;
-  /** counts a hit in a fixed window that starts with the first hit (atomic) */
-  hit(key: string, windowMs: number): Promise<WindowHit>;
-  /** counts each hit (as `hit`) and reads each key, atomically and in one round trip */
-  exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange>;
-  /** the same, answered at once, by a store in this process (memory); absent on Redis */
-  exchangeNow?(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Exchange;
+  /**
+   * counts a hit in a fixed window that starts with the first hit (atomic); with `limit`, a
+   * store shared by instances may lease quota in blocks (leases.ts)
+   */
+  hit(key: string, windowMs: number, limit?: number): Promise<WindowHit>;
+  /** counts each hit (as `hit`) and reads each key, atomically and in one round trip (at most) */
+  exchange(hits: readonly HitSpec[], keys: readonly string[]): Promise<Exchange>;
+  /**
+   * the same, answered at once when the store can do so without I/O: always in memory; on
+   * Redis when leased quota and near-cached copies cover it (null otherwise: call `exchange`)
+   */
+  exchangeNow?(hits: readonly HitSpec[], keys: readonly string[]): Exchange | null;
   publish(channel: string, message: string): Promise<void>;
   /** returns an unsubscribe function */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { Exchange, KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
+import type { Exchange, HitSpec, KeyValueStore, MessageHandler, WindowHit } from './kv-store.js';
 
 interface Entry {
   value: string;
@@ -94,12 +94,12 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return this.hitNow(key, windowMs);
   }
 
-  async exchange(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Promise<Exchange> {
+  async exchange(hits: readonly HitSpec[], keys: readonly string[]): Promise<Exchange> {
     return this.exchangeNow(hits, keys);
   }
 
   /** `exchange` without a promise: this store is in the process. */
-  exchangeNow(hits: readonly { key: string; windowMs: number }[], keys: readonly string[]): Exchange {
+  exchangeNow(hits: readonly HitSpec[], keys: readonly string[]): Exchange {
     const counted: WindowHit[] = [];
     for (const h of hits) counted.push(this.hitNow(h.key, h.windowMs));
     const values: (string | null)[] = [];

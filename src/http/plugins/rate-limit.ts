@@ -92,7 +92,7 @@ export function createRateLimiter(kv: KeyValueStore, metrics: Metrics, enabled: 
   return {
     async check(name, rule, subject, headersOut) {
       if (!enabled) return;
-      const hit = await kv.hit(rateLimitKey(name, subject), rule.windowMs);
+      const hit = await kv.hit(rateLimitKey(name, subject), rule.windowMs, rule.max);
       judgeHits([{ name, rule }], [hit], metrics, headerRecord(headersOut ?? {}));
     },
   };

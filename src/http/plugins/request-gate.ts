@@ -21,7 +21,7 @@ declare module 'fastify' {
 }
 
 const NONE: readonly never[] = [];
-type Hit = { readonly key: string; readonly windowMs: number };
+type Hit = { readonly key: string; readonly windowMs: number; readonly limit: number };
 const GATE = Symbol('tessera.requestGate');
 
 /**
@@ -62,7 +62,7 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
   }
 
   function gateFor(mode: GuardMode | null, limits: readonly NamedRule[], prefetch: ((request: FastifyRequest, userId: string | null) => string[]) | undefined) {
-    const hitsFor = (subject: string) => limits.map((l) => ({ key: rateLimitKey(l.name, subject), windowMs: l.rule.windowMs }));
+    const hitsFor = (subject: string) => limits.map((l) => ({ key: rateLimitKey(l.name, subject), windowMs: l.rule.windowMs, limit: l.rule.max }));
     // A signed-in caller's hits on this route are the same every time: built once per token.
     const signedInHits = new WeakMap<PendingAuth, readonly Hit[]>();
     const gate = function requestGate(request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) {
@@ -98,15 +98,16 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
         if (!pending && hits.length === 0) return done();
         done(pending ? unavailable(err) : (err as Error));
       };
-      // The embedded store answers in this tick: no promise, no microtask.
+      // The embedded store answers in this tick, and Redis does when leased quota and local
+      // copies cover the request: no promise, no microtask.
       if (kv.exchangeNow) {
-        let result: Exchange;
+        let result: Exchange | null;
         try {
           result = kv.exchangeNow(hits, keys);
         } catch (err) {
           return failed(err);
         }
-        return answer(result);
+        if (result) return answer(result);
       }
       kv.exchange(hits, keys).then(answer, failed);
     };

@@ -4,6 +4,8 @@ import type { AccessClaims } from './access-tokens.js';
 
 export const revokedSessionKey = (sid: string) => `revoked-session:${sid}`;
 export const revokedClientKey = (clientId: string) => `revoked-client:${clientId}`;
+/** Every key this list writes (kept near on Redis: see near-cache.ts). */
+export const REVOCATION_KEY_PREFIXES = ['revoked-session:', 'revoked-client:', 'revocations-loaded'] as const;
 
 /**
  * Revocation that takes effect at once on every instance: an entry in the shared key-value

@@ -2,7 +2,8 @@ import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
 import { ParsedValues } from '../../adapters/kv/parsed-values.js';
 import type { UserView } from './user-view.js';
 
-export const cachedUserKey = (userId: string) => `user:${userId}`;
+export const USER_CACHE_KEY_PREFIX = 'user:';
+export const cachedUserKey = (userId: string) => `${USER_CACHE_KEY_PREFIX}${userId}`;
 
 // A backstop only: every change to a user deletes the entry at once.
 const USER_CACHE_TTL_MS = 5 * 60_000;
@@ -29,7 +30,7 @@ export class UserCache {
   }
 
   async set(user: UserView): Promise<void> {
-    await this.kv.set(cachedUserKey(user.id), JSON.stringify(user), USER_CACHE_TTL_MS);
+    await this.kv.set(cachedUserKey(user.id), JSON.stringify(user), USER_CACHE_TTL_MS, { fill: true });
   }
 
   async invalidate(userId: string): Promise<void> {

@@ -3,8 +3,9 @@ import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
 import { ParsedValues } from '../../adapters/kv/parsed-values.js';
 import type { ProfileRecord } from './privacy.js';
 
-const entryKey = (userId: string) => `profile:${userId}`;
-const versionKey = (userId: string) => `profile:${userId}:version`;
+export const PROFILE_CACHE_KEY_PREFIX = 'profile:';
+const entryKey = (userId: string) => `${PROFILE_CACHE_KEY_PREFIX}${userId}`;
+const versionKey = (userId: string) => `${PROFILE_CACHE_KEY_PREFIX}${userId}:version`;
 
 interface Entry {
   /** the version this entry was read under */
@@ -96,13 +97,13 @@ export class ProfileCache {
   async fill(userId: string, version: string | null | undefined, record: ProfileRecord): Promise<void> {
     if (!this.enabled || version === undefined) return;
     const entry: Entry = { v: version, r: record };
-    await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
+    await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs, { fill: true }).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
   }
 
   /** Makes every cached copy of the profile stale, on every instance. Throws when the store cannot be written. */
   async invalidate(userId: string): Promise<void> {
-    await this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs);
-    await this.kv.del(entryKey(userId));
+    // Together: on Redis each write answers once it is in force on every instance (near-cache.ts).
+    await Promise.all([this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs), this.kv.del(entryKey(userId))]);
   }
 }
 
