@@ -45,12 +45,16 @@ export interface Running {
  * `tessera serve` from the build (dist/), as `npm start` runs it; `stderr: 'pipe'` to filter its
  * stderr; `root`: another checkout's build (bench/ab.ts).
  */
-export async function startTessera(env: Record<string, string>, dataDir?: string, options: { stderr?: 'inherit' | 'pipe'; root?: string } = {}): Promise<Running & { dataDir: string }> {
+export async function startTessera(
+  env: Record<string, string>,
+  dataDir?: string,
+  options: { stderr?: 'inherit' | 'pipe'; root?: string; nodeArgs?: string[] } = {},
+): Promise<Running & { dataDir: string }> {
   const root = options.root ?? ROOT;
   const port = await freePort();
   const dir = dataDir ?? mkdtempSync(path.join(tmpdir(), 'tessera-bench-'));
   const started = performance.now();
-  const child = spawn(process.execPath, [path.join(root, 'bin/tessera.js'), 'serve'], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(root, 'bin/tessera.js'), 'serve'], {
     cwd: root,
     env: { PATH: process.env.PATH ?? '', DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', LOG_FORMAT: 'json', ...env },
     stdio: ['ignore', 'ignore', options.stderr ?? 'inherit'],
