@@ -58,7 +58,7 @@ export class ClientsService {
 
   /** Deleted clients and revoked service tokens, back into the key-value store. */
   async replayRecentRevocations(since: Date): Promise<void> {
-    for (const clientId of await this.clients.revokedSince(since)) await this.revocation.revokeClient(clientId);
-    await this.revocation.revokeSessions(await this.clients.serviceTokensRevokedSince(since));
+    const [clients, tokens] = await Promise.all([this.clients.revokedSince(since), this.clients.serviceTokensRevokedSince(since)]);
+    await Promise.all([...clients.map((clientId) => this.revocation.revokeClient(clientId)), this.revocation.revokeSessions(tokens)]);
   }
 }

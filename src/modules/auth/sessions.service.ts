@@ -162,7 +162,7 @@ export class SessionsService {
       // Sessions an earlier, failed attempt revoked in the database only: their entries again.
       const earlier = await this.sessions.revokedSince(new Date(Date.now() - this.revocation.windowMs), filter.userId);
       const fresh = new Set(revoked.map((s) => s.id));
-      for (const s of earlier) if (!fresh.has(s.id)) await this.revocation.revokeSessions([s.id], s.revoked_at.getTime());
+      await Promise.all(earlier.filter((s) => !fresh.has(s.id)).map((s) => this.revocation.revokeSessions([s.id], s.revoked_at.getTime())));
     }
     await this.announce(revoked);
     return revoked.length;
@@ -198,6 +198,8 @@ export class SessionsService {
   /** Start-up: a fresh in-memory key-value store learns the revocations still within a token's lifetime. */
   async replayRecentRevocations(since: Date): Promise<void> {
     const rows = await this.sessions.revokedSince(since);
-    for (const r of rows) await this.revocation.revokeSessions([r.id], r.revoked_at.getTime());
+    // Together: on Redis each write answers once every instance has it (near-cache.ts), so one
+    // at a time would take that wait per entry.
+    await Promise.all(rows.map((r) => this.revocation.revokeSessions([r.id], r.revoked_at.getTime())));
   }
 }
