@@ -73,6 +73,20 @@ describe('Redis store: near cache and leased rate limits across two instances', 
     expect(await b.get('rev:fill')).toBe('filled');
   });
 
+  it('an instance that keeps no copies (REDIS_NEAR_CACHE_MS=0) still announces its writes', async () => {
+    const c = new RedisKeyValueStore({ ...options, nearCache: { ...options.nearCache, windowMs: 0 } });
+    await c.connect();
+    try {
+      await untilLocal(b, 'rev:zero');
+      expect(c.exchangeNow([], ['rev:zero'])).toBeNull(); // it reads Redis every time
+      await c.set('rev:zero', 'revoked', 60_000);
+      for (let i = 0; i < 50 && b.exchangeNow([], ['rev:zero']); i++) await sleep(5);
+      expect(await b.get('rev:zero')).toBe('revoked');
+    } finally {
+      await c.close();
+    }
+  });
+
   it('when its invalidation connection is lost, a store drops its copies and reads Redis until it is back', async () => {
     await untilLocal(b, 'rev:lost');
     await raw.set(`${prefix}rev:lost`, 'changed');

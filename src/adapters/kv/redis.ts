@@ -74,6 +74,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   private subscriber: Redis | null = null;
   private readonly handlers = new Map<string, Set<MessageHandler>>();
   private readonly near: NearCache | null;
+  /** near-cached key prefixes: their writes are announced even when this instance keeps no copies */
+  private readonly announcedPrefixes: readonly string[];
   private readonly leases: Leases;
   /** the invalidation channel's own connection (so it is never blocked behind realtime traffic) */
   private nearListener: Redis | null = null;
@@ -88,6 +90,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.client.on('error', () => undefined); // reconnects by itself; readiness reports it
     const near = options.nearCache;
     this.near = near && near.windowMs > 0 ? new NearCache(near) : null;
+    this.announcedPrefixes = near?.prefixes ?? [];
     this.leases = new Leases(options.leasePercent ?? 0);
   }
 
@@ -178,14 +181,24 @@ export class RedisKeyValueStore implements KeyValueStore {
     for (let i = 0; i < keys.length; i++) if (near.covers(keys[i]!)) near.keep(keys[i]!, values[i] ?? null, mark);
   }
 
+  /**
+   * Whether writes of this key are announced on the invalidation channel: near-cached keys,
+   * also with REDIS_NEAR_CACHE_MS=0 here, so an instance that keeps copies learns of them.
+   */
+  private announces(key: string): boolean {
+    for (const p of this.announcedPrefixes) if (key.startsWith(p)) return true;
+    return false;
+  }
+
   /** After a write of near keys: drop the local copies, and (unless a fill) wait until every instance has. */
   private async announced(keys: readonly string[], fill = false): Promise<void> {
-    this.near!.invalidate(keys);
-    if (!fill) await sleep(this.near!.windowMs);
+    if (!this.near) return;
+    this.near.invalidate(keys);
+    if (!fill) await sleep(this.near.windowMs);
   }
 
   private nearKeys(keys: readonly string[]): string[] {
-    return this.near ? keys.filter((k) => this.near!.covers(k)) : [];
+    return this.announcedPrefixes.length ? keys.filter((k) => this.announces(k)) : [];
   }
 
   async get(key: string) {
@@ -204,7 +217,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async set(key: string, value: string, ttlMs?: number, options?: SetOptions) {
     const px = ttlMs ? Math.max(1, Math.ceil(ttlMs)) : 0;
-    if (this.near?.covers(key)) {
+    if (this.announces(key)) {
       await this.client.tesseraNearSet(key, this.options.keyPrefix + INVALIDATIONS, key, value, px);
       return this.announced([key], options?.fill);
     }
@@ -214,13 +227,13 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async setIfAbsent(key: string, value: string, ttlMs: number) {
     const r = await this.client.set(key, value, 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX');
-    if (r === 'OK' && this.near?.covers(key)) await this.announce([key]);
+    if (r === 'OK' && this.announces(key)) await this.announce([key]);
     return r === 'OK';
   }
 
   async take(key: string) {
     const value = await this.client.getdel(key);
-    if (this.near?.covers(key)) await this.announce([key]);
+    if (this.announces(key)) await this.announce([key]);
     return value;
   }
 
