@@ -70,7 +70,7 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
 
     // `files` is built below; the gauge reads it only when scraped.
     const readiness = createReadiness({ database, kv, storage });
-    const metrics = createMetrics({ poolStats: () => database.poolStats(), storageBytes: () => files.totalStoredBytes(), dependencies: readiness });
+    const metrics = createMetrics({ poolStats: () => database.poolStats(), storageBytes: () => files.totalStoredBytes(), dependencies: readiness, kvStats: () => kv.stats?.() });
 
     const events = createDomainEvents(
       kv,

@@ -1,4 +1,5 @@
 import client from 'prom-client';
+import type { KeyValueStats } from './adapters/kv/kv-store.js';
 import type { PoolStats } from './db/database.js';
 import { HttpRequestMetrics } from './http-request-metrics.js';
 
@@ -9,6 +10,8 @@ export interface MetricSources {
   storageBytes?: () => Promise<number>;
   /** the readiness checks, run when scraped so alerts never depend on someone calling /ready */
   dependencies?: () => Promise<Record<string, 'ok' | 'down' | 'disabled'>>;
+  /** the key-value store's counters (Redis: near cache and leased quota) */
+  kvStats?: () => KeyValueStats | undefined;
 }
 
 export function createMetrics(sources: MetricSources) {
@@ -47,6 +50,35 @@ export function createMetrics(sources: MetricSources) {
     collect() {
       const s = sources.poolStats();
       for (const state of ['total', 'idle', 'waiting', 'max'] as const) this.set({ state }, s[state]);
+    },
+  });
+  // Redis only: how often the request gate was answered without a round trip, and whether
+  // local copies are usable now (0 for long means the invalidation channel is not current).
+  const seen = { local: 0, redis: 0 };
+  new client.Counter({
+    name: 'tessera_kv_exchanges_total',
+    help: "Request-gate exchanges with the key-value store by where they were answered (local: leased quota and near-cache copies; redis: a round trip)",
+    labelNames: ['answered'] as const,
+    registers: [registry],
+    collect() {
+      const s = sources.kvStats?.();
+      if (!s) return;
+      this.inc({ answered: 'local' }, s.exchangesLocal - seen.local);
+      this.inc({ answered: 'redis' }, s.exchangesRemote - seen.redis);
+      seen.local = s.exchangesLocal;
+      seen.redis = s.exchangesRemote;
+    },
+  });
+  new client.Gauge({
+    name: 'tessera_kv_near_cache',
+    help: 'Redis near cache: copies held (state="copies"), and 1 when they may be used now (state="current")',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const s = sources.kvStats?.();
+      if (!s) return;
+      this.set({ state: 'copies' }, s.nearCopies);
+      this.set({ state: 'current' }, s.nearCurrent ? 1 : 0);
     },
   });
   const dependencyUp = new client.Gauge({

@@ -30,6 +30,19 @@ describe(`two instances: revocation, lockout and rate limits agree (${BACKEND})`
     expectProblem(await me(a, u.accessToken), 401, 'invalid_token');
   });
 
+  it.runIf(BACKEND === 'postgres')('on Redis, repeat requests are answered from exact local copies, without a round trip (counted in /metrics)', async () => {
+    const u = await signedInUser(a);
+    const before = await b.app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });
+    const localOf = (text: string) => Number(/tessera_kv_exchanges_total\{answered="local"\} (\d+)/.exec(text)?.[1] ?? 0);
+    for (let i = 0; i < 6; i++) expect((await me(b, u.accessToken)).statusCode).toBe(200);
+    const after = (await b.app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+    expect(localOf(after) - localOf(before.body)).toBeGreaterThanOrEqual(3);
+    expect(after).toMatch(/tessera_kv_near_cache\{state="current"\} 1/);
+    // …and a logout on A is still refused on B at the next request (the wait is in the logout).
+    expect((await a.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers: bearer(u.accessToken) })).statusCode).toBe(204);
+    expectProblem(await me(b, u.accessToken), 401, 'invalid_token');
+  });
+
   it('password change on B ends the other sessions on A at once', async () => {
     const u = await signedInUser(a);
     const second = await signIn(b, u);

@@ -17,6 +17,18 @@ export interface Exchange {
 
 export type MessageHandler = (message: string) => void;
 
+/** How the store answered the request gate, for /metrics (Redis: near cache and leases). */
+export interface KeyValueStats {
+  /** exchanges answered without a round trip */
+  exchangesLocal: number;
+  /** exchanges that went to Redis */
+  exchangesRemote: number;
+  /** local copies held now */
+  nearCopies: number;
+  /** whether local copies may be used now (the invalidation channel is current) */
+  nearCurrent: boolean;
+}
+
 /** One rate-limit hit as the store counts it: its key, window and (for leasing) the limit. */
 export interface HitSpec {
   key: string;
@@ -60,6 +72,8 @@ export interface KeyValueStore {
   publish(channel: string, message: string): Promise<void>;
   /** returns an unsubscribe function */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
+  /** counters for /metrics; absent on the in-process store, where every exchange is local */
+  stats?(): KeyValueStats;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

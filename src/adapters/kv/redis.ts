@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
-import type { Exchange, HitSpec, KeyValueStore, MessageHandler, SetOptions, WindowHit } from './kv-store.js';
+import type { Exchange, HitSpec, KeyValueStats, KeyValueStore, MessageHandler, SetOptions, WindowHit } from './kv-store.js';
 import { Leases } from './leases.js';
 import { NearCache } from './near-cache.js';
 
@@ -80,6 +80,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   /** the invalidation channel's own connection (so it is never blocked behind realtime traffic) */
   private nearListener: Redis | null = null;
   private readonly timers: NodeJS.Timeout[] = [];
+  private exchangesLocal = 0;
+  private exchangesRemote = 0;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.client = new Redis(options.url, this.connectionOptions()) as RedisWithScripts;
@@ -269,7 +271,12 @@ export class RedisKeyValueStore implements KeyValueStore {
     }
     const counted: WindowHit[] = [];
     for (const h of hits) counted.push(this.leases.take(h, at));
+    this.exchangesLocal++;
     return { hits: counted, values };
+  }
+
+  stats(): KeyValueStats {
+    return { exchangesLocal: this.exchangesLocal, exchangesRemote: this.exchangesRemote, nearCopies: this.near?.size ?? 0, nearCurrent: this.near?.trusted() ?? false };
   }
 
   async exchange(hits: readonly HitSpec[], keys: readonly string[]): Promise<Exchange> {
@@ -281,7 +288,12 @@ export class RedisKeyValueStore implements KeyValueStore {
       else remote.push(i);
     }
     const local = keys.length ? this.localValues(keys) : [];
-    if (remote.length === 0) return { hits: counted, values: local ?? (await this.getMany(keys)) };
+    if (remote.length === 0 && local) {
+      this.exchangesLocal++;
+      return { hits: counted, values: local };
+    }
+    this.exchangesRemote++;
+    if (remote.length === 0) return { hits: counted, values: await this.getMany(keys) };
     const read = local ? [] : keys;
     const mark = this.near?.mark() ?? 0;
     const args: (string | number)[] = [];
