@@ -10,6 +10,8 @@ import { openDatabase, type DatabaseHandle } from './db/database.js';
 import { createLogger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createReadiness, type DependencyStates } from './modules/operations/readiness.js';
+import { Retention } from './modules/operations/retention.js';
+import { RetentionRepository } from './repositories/retention.repository.js';
 import { createAuthModule, type AuthModule } from './modules/auth/auth-module.js';
 import { REVOCATION_KEY_PREFIXES } from './modules/auth/revocation.js';
 import { USER_CACHE_KEY_PREFIX } from './modules/auth/user-cache.js';
@@ -43,6 +45,8 @@ export interface Container {
   realtime: RealtimeModule;
   /** user files and `storage cleanup` (src/modules/files) */
   files: FilesModule;
+  /** deletes ended sessions, expired tokens and old audit events (`serve` starts its schedule) */
+  retention: Retention;
   close(): Promise<void>;
 }
 
@@ -111,6 +115,9 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
     // Closed first: sockets get 1001 while the stores are still there.
     closers.push(() => realtime.close());
 
+    const retention = new Retention(new RetentionRepository(database.db), config.retention, logger, (table, rows) => metrics.retentionDeleted.inc({ table }, rows));
+    closers.push(() => retention.stop());
+
     let closed = false;
     return {
       config,
@@ -126,6 +133,7 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       profiles,
       realtime,
       files,
+      retention,
       async close() {
         if (closed) return;
         closed = true;

@@ -52,6 +52,12 @@ export function createMetrics(sources: MetricSources) {
       for (const state of ['total', 'idle', 'waiting', 'max'] as const) this.set({ state }, s[state]);
     },
   });
+  const retentionDeleted = new client.Counter({
+    name: 'tessera_retention_deleted_rows_total',
+    help: 'Rows deleted by retention, by table (refresh_tokens, sessions, email_tokens, audit_events)',
+    labelNames: ['table'] as const,
+    registers: [registry],
+  });
   // Redis only: how often the request gate was answered without a round trip, and whether
   // local copies are usable now (0 for long means the invalidation channel is not current).
   const seen = { local: 0, redis: 0 };
@@ -155,6 +161,7 @@ export function createMetrics(sources: MetricSources) {
     http,
     rateLimitHits,
     dbPool,
+    retentionDeleted,
     dependencyUp,
     loginAttempts,
     lockouts,

@@ -59,6 +59,7 @@ export async function serveCommand(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
 
   await app.listen({ host: config.server.host, port: config.server.port });
+  container.retention.start();
   // Loaded once serving: the first sign-up does not wait for the common-password list.
   setTimeout(loadCommonPasswords, 2_000).unref();
   logger.info(

@@ -85,6 +85,8 @@ export interface Config {
     profileUpdate: RateRule;
     avatarUpload: RateRule;
   };
+  /** what the database keeps of ended sessions, expired tokens and audit events (modules/operations/retention.ts) */
+  retention: { intervalMinutes: number; sessionDays: number; auditDays: number };
   logging: { level: string; format: 'json' | 'pretty' };
   metrics: { enabled: boolean; path: string; allow: string[]; token: string | null };
   storage: {
@@ -254,6 +256,12 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
       // seed 000: profile updates 60 per minute, avatar uploads 10 per hour (bare numbers)
       profileUpdate: r.rate('PROFILE_UPDATE_RATE_LIMIT', rate('60/minute'), 'minute'),
       avatarUpload: r.rate('AVATAR_UPLOAD_RATE_LIMIT', rate('10/hour'), 'hour'),
+    },
+    retention: {
+      intervalMinutes: r.int('RETENTION_INTERVAL_MINUTES', 60, { min: 0, max: 10_080 }),
+      sessionDays: r.int('SESSION_RETENTION_DAYS', 30, { min: 1, max: 3_650 }),
+      // seed 004: audit logs a year
+      auditDays: r.int('AUDIT_RETENTION_DAYS', 365, { min: 0, max: 36_500 }),
     },
     logging: {
       level: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, preset.logLevel as 'info'),
