@@ -100,9 +100,15 @@ export class ProfileCache {
     await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs, { fill: true }).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
   }
 
-  /** Makes every cached copy of the profile stale, on every instance. Throws when the store cannot be written. */
-  async invalidate(userId: string): Promise<void> {
-    // Together: on Redis each write answers once it is in force on every instance (near-cache.ts).
+  /**
+   * Makes every cached copy of the profile stale, on every instance. Throws when the store
+   * cannot be written. `beforeChange`: the database has not changed yet, so nothing needs to
+   * be in force anywhere before this answers (on Redis, a write that must be waits until every
+   * instance has dropped its copy: near-cache.ts); the new version token alone does it.
+   */
+  async invalidate(userId: string, options: { beforeChange?: boolean } = {}): Promise<void> {
+    if (options.beforeChange) return this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs, { fill: true });
+    // Together: each waits the same moment.
     await Promise.all([this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs), this.kv.del(entryKey(userId))]);
   }
 }

@@ -93,11 +93,10 @@ export class ProfilesService {
   async updateOwnProfile(userId: string, patch: ProfilePatch): Promise<ProfileView> {
     const fields = this.validatePatch(patch);
     if (Object.keys(fields).length === 0) return this.ownProfile(userId);
-    const row = await this.applyChange(userId, () => this.deps.profiles.update(userId, fields));
+    // The cached user (GET /auth/me) holds the display name too.
+    const alsoAfter = 'display_name' in fields ? () => this.deps.invalidateUser(userId) : undefined;
+    const row = await this.applyChange(userId, () => this.deps.profiles.update(userId, fields), alsoAfter);
     if (!row) throw new AppError('not_found', { detail: 'No such user' });
-    if ('display_name' in fields) {
-      await this.deps.invalidateUser(userId).catch((err: unknown) => this.deps.logger.warn({ err, userId }, 'user cache not invalidated'));
-    }
     const record = this.toRecord(row);
     await this.announce(userId, record);
     return profileFor({ userId, admin: false }, record)!;
@@ -136,18 +135,20 @@ export class ProfilesService {
    * is invalidated before (a store that cannot be written stops the change before it happens:
    * 503) and again after the write.
    */
-  async applyChange<T>(userId: string, write: () => Promise<T>): Promise<T> {
+  async applyChange<T>(userId: string, write: () => Promise<T>, alsoAfter?: () => Promise<void>): Promise<T> {
     try {
-      await this.deps.cache.invalidate(userId);
+      await this.deps.cache.invalidate(userId, { beforeChange: true });
     } catch (err) {
       throw new AppError('kv_unavailable', { detail: 'The profile cache cannot be updated right now', cause: err });
     }
     const result = await write();
-    try {
-      await this.deps.cache.invalidate(userId);
-    } catch (err) {
-      this.deps.logger.error({ err, userId }, 'profile cache not invalidated after a change; it expires within PROFILE_CACHE_TTL');
-    }
+    // With `alsoAfter` (the cached user, when the display name changed): at the same moment.
+    await Promise.all([
+      this.deps.cache.invalidate(userId).catch((err: unknown) => {
+        this.deps.logger.error({ err, userId }, 'profile cache not invalidated after a change; it expires within PROFILE_CACHE_TTL');
+      }),
+      alsoAfter?.().catch((err: unknown) => this.deps.logger.warn({ err, userId }, 'user cache not invalidated')),
+    ]);
     return result;
   }
 
