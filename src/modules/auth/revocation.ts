@@ -4,8 +4,9 @@ import type { AccessClaims } from './access-tokens.js';
 
 export const revokedSessionKey = (sid: string) => `revoked-session:${sid}`;
 export const revokedClientKey = (clientId: string) => `revoked-client:${clientId}`;
+const LOADED_KEY = 'revocations-loaded';
 /** Every key this list writes (kept near on Redis: see near-cache.ts). */
-export const REVOCATION_KEY_PREFIXES = ['revoked-session:', 'revoked-client:', 'revocations-loaded'] as const;
+export const REVOCATION_KEY_PREFIXES = ['revoked-session:', 'revoked-client:', LOADED_KEY] as const;
 
 /**
  * Revocation that takes effect at once on every instance: an entry in the shared key-value
@@ -22,7 +23,7 @@ export class RevocationList {
    * without persistence, a failover) has lost the entries: the guard sees this key missing
    * in the same read and reloads the list from the database before answering.
    */
-  static readonly LOADED_KEY = 'revocations-loaded';
+  static readonly LOADED_KEY = LOADED_KEY;
 
   constructor(
     private readonly kv: KeyValueStore,
