@@ -1,0 +1,95 @@
+/**
+ * Where a password login's CPU goes, against the hash-only yardstick: CPU per login by thread
+ * (the main thread; the others: libuv's pool running argon2id, V8's helpers) from
+ * /proc/<pid>/task/*\/stat, and PostgreSQL + Redis from their processes.
+ *
+ *   node --import tsx bench/login-cpu.ts [--backend embedded|postgres] [--seconds 4]
+ */
+import fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { signUp, startBareArgon2 } from './auth.js';
+import { load, type LoadRequest } from './load.js';
+import { startTessera, stopChild } from './servers.js';
+
+const { values } = parseArgs({ options: { backend: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '4' } } });
+const HIGH = '1000000000/minute';
+const env: Record<string, string> = { RATE_LIMIT_API: HIGH, RATE_LIMIT_LOGIN: HIGH, RATE_LIMIT_REGISTER: HIGH };
+// Its own database, dropped at the end.
+const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const DB = `tessera_login_cpu_${process.pid}`;
+async function admin(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: PG_ADMIN });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+if (values.backend === 'postgres') {
+  await admin(`create database ${DB}`);
+  const u = new URL(PG_ADMIN);
+  u.pathname = `/${DB}`;
+  Object.assign(env, {
+    DATABASE_URL: u.toString(),
+    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
+    REDIS_KEY_PREFIX: `tessera:login-cpu:${process.pid}:`,
+  });
+}
+
+/** CPU ms so far: the main thread, the process's other threads, and every postgres / redis-server process. */
+function cpu(pid: number): { main: number; others: number; services: number } {
+  const ms = (stat: string) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100; // clock ticks (USER_HZ 100) → ms
+  };
+  let main = 0;
+  let others = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const t = ms(fs.readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+      if (tid === String(pid)) main += t;
+      else others += t;
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  let services = 0;
+  for (const p of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const comm = fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim();
+      if (comm === 'postgres' || comm === 'redis-server') services += ms(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+    } catch {
+      // gone
+    }
+  }
+  return { main, others, services };
+}
+
+async function measure(name: string, pid: number, url: string, req: LoadRequest, seconds: number) {
+  const before = cpu(pid);
+  const r = await load(url, req, seconds, 4);
+  const after = cpu(pid);
+  const n = r.rps * seconds;
+  const per = (k: 'main' | 'others' | 'services') => ((after[k] - before[k]) / n).toFixed(2);
+  console.log(`${name}: ${r.rps.toFixed(0)}/s; ms of CPU per request: main thread ${per('main')}, other threads ${per('others')}, postgres + redis ${per('services')}`);
+}
+
+const seconds = Number(values.seconds);
+const tessera = await startTessera(env);
+const account = await signUp(tessera.url);
+const bare = await startBareArgon2(account.password);
+try {
+  const login: LoadRequest = { path: '/api/v1/auth/login', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: account.email, password: account.password }) };
+  const hashOnly: LoadRequest = { path: '/bare', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: account.password }) };
+  await load(tessera.url, login, 1, 4);
+  for (let i = 0; i < 2; i++) {
+    await measure(`tessera login (${values.backend})`, tessera.pid, tessera.url, login, seconds);
+    await measure('argon2id alone       ', bare.pid, bare.url, hashOnly, seconds);
+  }
+} finally {
+  await bare.stop();
+  await stopChild(tessera.child);
+  if (values.backend === 'postgres') await admin(`drop database if exists ${DB} with (force)`);
+}
