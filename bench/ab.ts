@@ -16,6 +16,7 @@ import pg from 'pg';
 import { cpuMs, median } from './measure.js';
 import { userWithPublicProfile } from './profiles.js';
 import { removeDir, ROOT, startTessera, stopChild } from './servers.js';
+import { deleteRedisKeys } from '../test/helpers/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,7 +64,7 @@ async function start(root: string, name: 'A' | 'B') {
     own: { path: '/api/v1/users/me/profile', headers: auth },
   }[values.what as 'me' | 'health' | 'public' | 'own'];
   if (!request) throw new Error(`--what: me, health, public or own`);
-  return { name, url, pid, child, dataDir, ...request, runs: [] as { us: number; rps: number }[] };
+  return { name, url, pid, child, dataDir, redisPrefix: env.REDIS_KEY_PREFIX, ...request, runs: [] as { us: number; rps: number }[] };
 }
 
 const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;
@@ -87,5 +88,6 @@ try {
   for (const s of servers) {
     await stopChild(s.child);
     removeDir(s.dataDir);
+    if (s.redisPrefix) await deleteRedisKeys(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0', s.redisPrefix);
   }
 }

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { signUp, startBareArgon2 } from './auth.js';
 import { load, type LoadRequest } from './load.js';
 import { startTessera, stopChild } from './servers.js';
+import { deleteRedisKeys } from '../test/helpers/services.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '4' } } });
 const HIGH = '1000000000/minute';
@@ -91,5 +92,8 @@ try {
 } finally {
   await bare.stop();
   await stopChild(tessera.child);
-  if (values.backend === 'postgres') await admin(`drop database if exists ${DB} with (force)`);
+  if (values.backend === 'postgres') {
+    await admin(`drop database if exists ${DB} with (force)`);
+    await deleteRedisKeys(env.REDIS_URL!, env.REDIS_KEY_PREFIX!);
+  }
 }

@@ -18,6 +18,7 @@ import { fmt, type Cells } from './measure.js';
 import { benchRealtime, REALTIME_ENV } from './realtime.js';
 import { SCENARIOS } from './scenarios.js';
 import { removeDir, rssMb, startBare, startTessera } from './servers.js';
+import { deleteRedisKeys } from '../test/helpers/services.js';
 
 const { values } = parseArgs({
   options: {
@@ -141,7 +142,10 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
   } finally {
     await tessera.stop();
     removeDir(tessera.dataDir);
-    if (backend === 'postgres') await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
+    if (backend === 'postgres') {
+      await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
+      await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX!);
+    }
   }
 }
 

@@ -3,7 +3,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import pino from 'pino';
 import { inject } from 'vitest';
@@ -11,7 +10,7 @@ import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
 import { buildContainer, type Container } from '../../src/container.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
-import { BACKEND, databaseUrl, TEST_DATABASE_URL, TEST_REDIS_URL } from './services.js';
+import { BACKEND, databaseUrl, deleteRedisKeys, TEST_DATABASE_URL, TEST_REDIS_URL } from './services.js';
 
 export interface TestApp {
   app: FastifyInstance;
@@ -99,7 +98,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
       await container.close();
       if (BACKEND === 'postgres' && !shared) {
         await dropDatabase?.();
-        await deleteRedisKeys(env.REDIS_KEY_PREFIX!);
+        await deleteRedisKeys(TEST_REDIS_URL, env.REDIS_KEY_PREFIX!);
       }
       rmSync(dataDir, { recursive: true, force: true });
     },
@@ -109,20 +108,4 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 /** Embedded "second instance": the same database handle, closed only by its owner. */
 function shareDatabase(handle: DatabaseHandle): DatabaseHandle {
   return { ...handle, close: async () => undefined };
-}
-
-/** The app's own keys (its prefix), so runs leave nothing behind (some keys have no TTL). */
-async function deleteRedisKeys(prefix: string): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
