@@ -12,11 +12,9 @@
 import autocannon from 'autocannon';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { cpuMs, median } from './measure.js';
 import { userWithPublicProfile } from './profiles.js';
-import { removeDir, ROOT, startTessera, stopChild } from './servers.js';
-import { deleteRedisKeys } from '../test/helpers/services.js';
+import { benchStores, removeDir, ROOT, startTessera, stopChild } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,17 +41,8 @@ async function start(root: string, name: 'A' | 'B') {
     RATE_LIMIT_REGISTER: HIGH,
     PROFILE_UPDATE_RATE_LIMIT: HIGH,
   };
-  if (values.backend === 'postgres') {
-    const db = `tessera_ab_${name.toLowerCase()}`;
-    const admin = new pg.Client({ connectionString: process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' });
-    await admin.connect();
-    await admin.query(`drop database if exists ${db} with (force)`);
-    await admin.query(`create database ${db}`);
-    await admin.end();
-    const u = new URL(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
-    u.pathname = `/${db}`;
-    Object.assign(env, { DATABASE_URL: u.toString(), REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0', REDIS_KEY_PREFIX: `tessera:ab:${process.pid}:${name}:` });
-  }
+  const stores = values.backend === 'postgres' ? await benchStores(`tessera_ab_${process.pid}_${name.toLowerCase()}`) : null;
+  Object.assign(env, stores?.env);
   const { url, pid, child, dataDir } = await startTessera(env, undefined, { root });
   const user = await userWithPublicProfile(url);
   const auth = { authorization: `Bearer ${user.accessToken}` };
@@ -64,7 +53,7 @@ async function start(root: string, name: 'A' | 'B') {
     own: { path: '/api/v1/users/me/profile', headers: auth },
   }[values.what as 'me' | 'health' | 'public' | 'own'];
   if (!request) throw new Error(`--what: me, health, public or own`);
-  return { name, url, pid, child, dataDir, redisPrefix: env.REDIS_KEY_PREFIX, ...request, runs: [] as { us: number; rps: number }[] };
+  return { name, url, pid, child, dataDir, stores, ...request, runs: [] as { us: number; rps: number }[] };
 }
 
 const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;
@@ -88,6 +77,6 @@ try {
   for (const s of servers) {
     await stopChild(s.child);
     removeDir(s.dataDir);
-    if (s.redisPrefix) await deleteRedisKeys(process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0', s.redisPrefix);
+    await s.stores?.drop();
   }
 }

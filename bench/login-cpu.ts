@@ -7,37 +7,16 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { signUp, startBareArgon2 } from './auth.js';
 import { load, type LoadRequest } from './load.js';
-import { startTessera, stopChild } from './servers.js';
-import { deleteRedisKeys } from '../test/helpers/services.js';
+import { benchStores, startTessera, stopChild } from './servers.js';
 
 const { values } = parseArgs({ options: { backend: { type: 'string', default: 'embedded' }, seconds: { type: 'string', default: '4' } } });
 const HIGH = '1000000000/minute';
 const env: Record<string, string> = { RATE_LIMIT_API: HIGH, RATE_LIMIT_LOGIN: HIGH, RATE_LIMIT_REGISTER: HIGH };
-// Its own database, dropped at the end.
-const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const DB = `tessera_login_cpu_${process.pid}`;
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: PG_ADMIN });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
-if (values.backend === 'postgres') {
-  await admin(`create database ${DB}`);
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${DB}`;
-  Object.assign(env, {
-    DATABASE_URL: u.toString(),
-    REDIS_URL: process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0',
-    REDIS_KEY_PREFIX: `tessera:login-cpu:${process.pid}:`,
-  });
-}
+// Its own database and keys, dropped at the end.
+const stores = values.backend === 'postgres' ? await benchStores(`tessera_login_cpu_${process.pid}`) : null;
+Object.assign(env, stores?.env);
 
 /** CPU ms so far: the main thread, the process's other threads, and every postgres / redis-server process. */
 function cpu(pid: number): { main: number; others: number; services: number } {
@@ -92,8 +71,5 @@ try {
 } finally {
   await bare.stop();
   await stopChild(tessera.child);
-  if (values.backend === 'postgres') {
-    await admin(`drop database if exists ${DB} with (force)`);
-    await deleteRedisKeys(env.REDIS_URL!, env.REDIS_KEY_PREFIX!);
-  }
+  await stores?.drop();
 }

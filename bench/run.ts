@@ -8,7 +8,6 @@
  *                        `download`, `realtime websocket` (e.g. `--only upload`, `--only realtime`)
  */
 import { parseArgs } from 'node:util';
-import pg from 'pg';
 import { clientCredentials, loginVsHash, refreshRotations } from './auth.js';
 import { benchAvatars } from './avatars.js';
 import { benchDownload, benchLocalUpload, benchS3Upload, FILES_ENV } from './files.js';
@@ -17,8 +16,7 @@ import { benchWeb } from './web.js';
 import { fmt, type Cells } from './measure.js';
 import { benchRealtime, REALTIME_ENV } from './realtime.js';
 import { SCENARIOS } from './scenarios.js';
-import { removeDir, rssMb, startBare, startTessera } from './servers.js';
-import { deleteRedisKeys } from '../test/helpers/services.js';
+import { benchStores, removeDir, rssMb, startBare, startTessera } from './servers.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +26,6 @@ const { values } = parseArgs({
   },
 });
 const seconds = Number(values.seconds);
-const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 // Limits stay on (their cost is part of every request) but far above the offered load.
 const HIGH = '1000000000/minute';
@@ -46,39 +42,15 @@ const COMMON_ENV = {
   LOG_LEVEL: 'warn',
 };
 
-// This run's own database: two benches at once (or a bench beside bench/ab.ts) never share one.
-const BENCH_DB = `tessera_bench_${process.pid}`;
-
-async function adminQuery(sql: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: PG_ADMIN });
-  await admin.connect();
-  try {
-    await admin.query(sql);
-  } finally {
-    await admin.end();
-  }
-}
-
-async function freshPostgres(): Promise<string> {
-  await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
-  await adminQuery(`create database ${BENCH_DB}`);
-  const u = new URL(PG_ADMIN);
-  u.pathname = `/${BENCH_DB}`;
-  return u.toString();
-}
-
 function row(cells: (string | number)[]) {
   const line = `| ${cells.join(' | ')} |`;
   console.log(line);
 }
 
 async function benchBackend(backend: 'embedded' | 'postgres') {
-  const env: Record<string, string> = { ...COMMON_ENV };
-  if (backend === 'postgres') {
-    env.DATABASE_URL = await freshPostgres();
-    env.REDIS_URL = REDIS_URL;
-    env.REDIS_KEY_PREFIX = `tessera:bench:${process.pid}:`;
-  }
+  // This run's own database and keys: two benches at once (or one beside bench/ab.ts) never share them.
+  const stores = backend === 'postgres' ? await benchStores(`tessera_bench_${process.pid}`) : null;
+  const env: Record<string, string> = { ...COMMON_ENV, ...stores?.env };
 
   // Start-up: the first start creates the database; the second finds it.
   const first = await startTessera(env);
@@ -142,10 +114,7 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
   } finally {
     await tessera.stop();
     removeDir(tessera.dataDir);
-    if (backend === 'postgres') {
-      await adminQuery(`drop database if exists ${BENCH_DB} with (force)`);
-      await deleteRedisKeys(REDIS_URL, env.REDIS_KEY_PREFIX!);
-    }
+    await stores?.drop();
   }
 }
 

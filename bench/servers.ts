@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { deleteRedisKeys } from '../test/helpers/services.js';
 import { rssKb } from './measure.js';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -104,4 +106,36 @@ export function rssMb(pid: number): number {
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+const PG_ADMIN = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BENCH_REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
+
+async function pgAdmin(sql: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  try {
+    await admin.query(sql);
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * PostgreSQL + Redis for one Tessera under bench: a fresh database `name` (two benches at once
+ * never share one) and a Redis key prefix of its own; `drop` removes both.
+ */
+export async function benchStores(name: string): Promise<{ env: Record<string, string>; drop(): Promise<void> }> {
+  await pgAdmin(`drop database if exists ${name} with (force)`);
+  await pgAdmin(`create database ${name}`);
+  const url = new URL(PG_ADMIN);
+  url.pathname = `/${name}`;
+  const prefix = `tessera:${name}:`;
+  return {
+    env: { DATABASE_URL: url.toString(), REDIS_URL: BENCH_REDIS_URL, REDIS_KEY_PREFIX: prefix },
+    async drop() {
+      await pgAdmin(`drop database if exists ${name} with (force)`);
+      await deleteRedisKeys(BENCH_REDIS_URL, prefix);
+    },
+  };
 }
