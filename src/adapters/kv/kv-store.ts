@@ -39,12 +39,12 @@ export interface HitSpec {
 
 export interface SetOptions {
   /**
-   * A cache fill: the value is derived from the database and any instance may compute it, so
-   * the writer need not wait until every instance has dropped its local copy (near-cached keys
-   * on Redis; see near-cache.ts). Without it, a write of such a key answers only once it is in
-   * force on every instance.
+   * false: the write is announced but answers without waiting until every instance has dropped
+   * its local copy (near-cached keys on Redis; see near-cache.ts) — for a cache fill (a value
+   * any instance could derive from the database) and for a write made before the change it
+   * guards. By default a write of such a key answers only once it is in force on every instance.
    */
-  fill?: boolean;
+  wait?: boolean;
 }
 
 export interface KeyValueStore {

@@ -19,6 +19,12 @@ interface Entry {
   expiresAt: number;
 }
 
+/** Whether `key` starts with one of `prefixes`: the keys kept near (and announced on writes). */
+export function coversKey(prefixes: readonly string[], key: string): boolean {
+  for (const p of prefixes) if (key.startsWith(p)) return true;
+  return false;
+}
+
 /** A ping in flight on the invalidation connection: when it was sent, on which connection. */
 export interface PingToken {
   readonly epoch: number;
@@ -73,8 +79,7 @@ export class NearCache {
 
   /** Whether a key is kept near. */
   covers(key: string): boolean {
-    for (const p of this.prefixes) if (key.startsWith(p)) return true;
-    return false;
+    return coversKey(this.prefixes, key);
   }
 
   /** Local copies may be used now. */

@@ -67,7 +67,7 @@ describe('Redis store: near cache and leased rate limits across two instances', 
   it('a fill answers at once, and other instances drop their copy', async () => {
     await untilLocal(b, 'rev:fill');
     const started = performance.now();
-    await a.set('rev:fill', 'filled', 60_000, { fill: true });
+    await a.set('rev:fill', 'filled', 60_000, { wait: false });
     expect(performance.now() - started).toBeLessThan(100);
     for (let i = 0; i < 50 && b.exchangeNow([], ['rev:fill']); i++) await sleep(5);
     expect(await b.get('rev:fill')).toBe('filled');

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { Exchange, HitSpec, KeyValueStats, KeyValueStore, MessageHandler, SetOptions, WindowHit } from './kv-store.js';
 import { Leases } from './leases.js';
-import { NearCache } from './near-cache.js';
+import { coversKey, NearCache } from './near-cache.js';
 
 // Rate-limit hits and reads in one script, one round trip, atomically on every instance. Each
 // hit adds its grant (one hit, or a leased block that never takes the count past the limit;
@@ -188,15 +188,14 @@ export class RedisKeyValueStore implements KeyValueStore {
    * also with REDIS_NEAR_CACHE_MS=0 here, so an instance that keeps copies learns of them.
    */
   private announces(key: string): boolean {
-    for (const p of this.announcedPrefixes) if (key.startsWith(p)) return true;
-    return false;
+    return coversKey(this.announcedPrefixes, key);
   }
 
-  /** After a write of near keys: drop the local copies, and (unless a fill) wait until every instance has. */
-  private async announced(keys: readonly string[], fill = false): Promise<void> {
+  /** After a write of near keys: drop the local copies, and (unless told not to) wait until every instance has. */
+  private async announced(keys: readonly string[], wait = true): Promise<void> {
     if (!this.near) return;
     this.near.invalidate(keys);
-    if (!fill) await sleep(this.near.windowMs);
+    if (wait) await sleep(this.near.windowMs);
   }
 
   private nearKeys(keys: readonly string[]): string[] {
@@ -209,8 +208,11 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async getMany(keys: readonly string[]) {
     if (keys.length === 0) return [];
-    const local = this.localValues(keys);
-    if (local) return local;
+    return this.localValues(keys) ?? this.fetch(keys);
+  }
+
+  /** Reads keys from Redis, keeping copies of the near ones (unless an invalidation overtook the read). */
+  private async fetch(keys: readonly string[]): Promise<(string | null)[]> {
     const mark = this.near?.mark() ?? 0;
     const values = await this.client.mget(...keys);
     this.keepAll(keys, values, mark);
@@ -221,7 +223,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     const px = ttlMs ? Math.max(1, Math.ceil(ttlMs)) : 0;
     if (this.announces(key)) {
       await this.client.tesseraNearSet(key, this.options.keyPrefix + INVALIDATIONS, key, value, px);
-      return this.announced([key], options?.fill);
+      return this.announced([key], options?.wait ?? true);
     }
     if (px) await this.client.set(key, value, 'PX', px);
     else await this.client.set(key, value);
@@ -293,7 +295,7 @@ export class RedisKeyValueStore implements KeyValueStore {
       return { hits: counted, values: local };
     }
     this.exchangesRemote++;
-    if (remote.length === 0) return { hits: counted, values: await this.getMany(keys) };
+    if (remote.length === 0) return { hits: counted, values: await this.fetch(keys) };
     const read = local ? [] : keys;
     const mark = this.near?.mark() ?? 0;
     const args: (string | number)[] = [];

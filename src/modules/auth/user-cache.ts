@@ -30,7 +30,7 @@ export class UserCache {
   }
 
   async set(user: UserView): Promise<void> {
-    await this.kv.set(cachedUserKey(user.id), JSON.stringify(user), USER_CACHE_TTL_MS, { fill: true });
+    await this.kv.set(cachedUserKey(user.id), JSON.stringify(user), USER_CACHE_TTL_MS, { wait: false });
   }
 
   async invalidate(userId: string): Promise<void> {

@@ -97,7 +97,7 @@ export class ProfileCache {
   async fill(userId: string, version: string | null | undefined, record: ProfileRecord): Promise<void> {
     if (!this.enabled || version === undefined) return;
     const entry: Entry = { v: version, r: record };
-    await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs, { fill: true }).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
+    await this.kv.set(entryKey(userId), JSON.stringify(entry), this.ttlMs, { wait: false }).catch((err: unknown) => this.onError(err, 'profile cache fill failed'));
   }
 
   /**
@@ -107,7 +107,7 @@ export class ProfileCache {
    * instance has dropped its copy: near-cache.ts); the new version token alone does it.
    */
   async invalidate(userId: string, options: { beforeChange?: boolean } = {}): Promise<void> {
-    if (options.beforeChange) return this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs, { fill: true });
+    if (options.beforeChange) return this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs, { wait: false });
     // Together: each waits the same moment.
     await Promise.all([this.kv.set(versionKey(userId), randomUUID(), this.versionTtlMs), this.kv.del(entryKey(userId))]);
   }
