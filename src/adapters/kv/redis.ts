@@ -163,10 +163,9 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   /** The values of `keys` from local copies, or null when one of them has none that may be used. */
-  private localValues(keys: readonly string[]): (string | null)[] | null {
+  private localValues(keys: readonly string[], at = performance.now()): (string | null)[] | null {
     const near = this.near;
     if (!near) return null;
-    const at = performance.now();
     const out: (string | null)[] = [];
     for (const key of keys) {
       if (!near.covers(key)) return null;
@@ -267,7 +266,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     for (const h of hits) if (!this.leases.canTake(h, at)) return null;
     let values: (string | null)[] = [];
     if (keys.length) {
-      const local = this.localValues(keys);
+      const local = this.localValues(keys, at);
       if (!local) return null;
       values = local;
     }
@@ -289,7 +288,7 @@ export class RedisKeyValueStore implements KeyValueStore {
       if (this.leases.canTake(hits[i]!, at)) counted[i] = this.leases.take(hits[i]!, at);
       else remote.push(i);
     }
-    const local = keys.length ? this.localValues(keys) : [];
+    const local = keys.length ? this.localValues(keys, at) : [];
     if (remote.length === 0 && local) {
       this.exchangesLocal++;
       return { hits: counted, values: local };
