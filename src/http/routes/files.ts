@@ -20,7 +20,8 @@ const STREAM_HWM = 256 * 1024;
 /**
  * /files (seed 002, Declutter Cloud): upload, list, read, rename, delete, download, usage and
  * the duplicates report. Only the signed-in user's own files, ever: any other id is a 404.
- * Registered in its own scope, for the multipart parser and its limits.
+ * The multipart parser and its limits are registered in the upload route's own scope: the
+ * plugin adds two hooks to every route of its scope, which the other routes don't need.
  */
 export async function filesRoutes(app: FastifyInstance, container: Container): Promise<void> {
   const files = container.files.service;
@@ -32,7 +33,6 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   // A socket read is up to 64 KiB; with the 16 KiB defaults, every read would make the parser
   // (highWaterMark) and the file stream (fileHwm) tell the request to wait, then resume it a
   // tick later. With room for a few reads, the body flows through while the store keeps up.
-  await app.register(multipart, { limits, throwFileSizeLimit: false, highWaterMark: STREAM_HWM, fileHwm: STREAM_HWM });
 
   const signedIn = { onRequest: [app.authenticate] };
   const userOf = (request: FastifyRequest) => (request.auth?.kind === 'user' ? request.auth.userId : '');
@@ -41,37 +41,40 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  app.post(
-    '/files',
-    {
-      schema: {
-        tags,
-        security,
-        summary: 'Upload a file',
-        description:
-          'multipart/form-data with the file in the field "file". Streamed to storage; at most MAX_FILE_SIZE MB; the type is decided from the content and must match ALLOWED_FILE_TYPES; counts against USER_STORAGE_QUOTA_MB.',
-        consumes: ['multipart/form-data'],
-        response: { 201: FileSchema },
+  await app.register(async (upload) => {
+    await upload.register(multipart, { limits, throwFileSizeLimit: false, highWaterMark: STREAM_HWM, fileHwm: STREAM_HWM });
+    upload.post(
+      '/files',
+      {
+        schema: {
+          tags,
+          security,
+          summary: 'Upload a file',
+          description:
+            'multipart/form-data with the file in the field "file". Streamed to storage; at most MAX_FILE_SIZE MB; the type is decided from the content and must match ALLOWED_FILE_TYPES; counts against USER_STORAGE_QUOTA_MB.',
+          consumes: ['multipart/form-data'],
+          response: { 201: FileSchema },
+        },
+        ...signedIn,
       },
-      ...signedIn,
-    },
-    async (request, reply) => {
-      try {
-        const part = await openUploadPart(request);
-        const declared = Number(request.headers['content-length']);
-        const file = await files.upload(userOf(request), {
-          stream: part.file,
-          filename: part.filename,
-          declaredBytes: Number.isSafeInteger(declared) && declared > 0 ? declared : null,
-          clientGone: () => !request.raw.socket || request.raw.socket.destroyed,
-        });
-        return reply.code(201).header('location', `${apiPrefix}/files/${file.id}`).send(file);
-      } catch (err) {
-        lingerAfterRefusal(request);
-        throw err;
-      }
-    },
-  );
+      async (request, reply) => {
+        try {
+          const part = await openUploadPart(request);
+          const declared = Number(request.headers['content-length']);
+          const file = await files.upload(userOf(request), {
+            stream: part.file,
+            filename: part.filename,
+            declaredBytes: Number.isSafeInteger(declared) && declared > 0 ? declared : null,
+            clientGone: () => !request.raw.socket || request.raw.socket.destroyed,
+          });
+          return reply.code(201).header('location', `${apiPrefix}/files/${file.id}`).send(file);
+        } catch (err) {
+          lingerAfterRefusal(request);
+          throw err;
+        }
+      },
+    );
+  });
 
   app.get<{ Querystring: Static<typeof FilesListQuery> }>(
     '/files',

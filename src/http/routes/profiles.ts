@@ -35,7 +35,6 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
   const { config } = container;
   const { profiles, preferences, avatars } = container.profiles;
   const maxAvatarBytes = config.avatars.maxSizeMb * 1024 * 1024;
-  await app.register(multipart, { limits: singleFileMultipartLimits(maxAvatarBytes) });
   // JSON bodies and the avatar form only: a text/plain body is a 415, not a string to validate.
   app.removeContentTypeParser('text/plain');
 
@@ -87,29 +86,33 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
     async (request) => preferences.update(ownerId(request), request.body),
   );
 
-  app.put(
-    '/users/me/avatar',
-    {
-      schema: {
-        tags,
-        security,
-        description: `multipart/form-data with one image in the field "file" (JPEG, PNG or WebP, at most MAX_AVATAR_SIZE_MB)`,
-        consumes: ['multipart/form-data'],
-        response: { 200: AvatarResponse },
+  // The multipart parser in the avatar upload's own scope: its hooks run on no other route.
+  await app.register(async (upload) => {
+    await upload.register(multipart, { limits: singleFileMultipartLimits(maxAvatarBytes) });
+    upload.put(
+      '/users/me/avatar',
+      {
+        schema: {
+          tags,
+          security,
+          description: `multipart/form-data with one image in the field "file" (JPEG, PNG or WebP, at most MAX_AVATAR_SIZE_MB)`,
+          consumes: ['multipart/form-data'],
+          response: { 200: AvatarResponse },
+        },
+        config: { rateLimit: ['avatarUpload'] },
+        ...signedIn,
       },
-      config: { rateLimit: ['avatarUpload'] },
-      ...signedIn,
-    },
-    async (request, reply) => {
-      try {
-        return await avatars.replace(ownerId(request), () => readSingleFile(request, { field: 'file', maxBytes: maxAvatarBytes }));
-      } catch (err) {
-        // Refused before the body was read to its end: don't read (or keep waiting for) the rest.
-        if (!request.raw.readableEnded) reply.header('connection', 'close');
-        throw err;
-      }
-    },
-  );
+      async (request, reply) => {
+        try {
+          return await avatars.replace(ownerId(request), () => readSingleFile(request, { field: 'file', maxBytes: maxAvatarBytes }));
+        } catch (err) {
+          // Refused before the body was read to its end: don't read (or keep waiting for) the rest.
+          if (!request.raw.readableEnded) reply.header('connection', 'close');
+          throw err;
+        }
+      },
+    );
+  });
 
   app.delete(
     '/users/me/avatar',
