@@ -158,6 +158,27 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(evil.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('CORS: an allowed origin gets the CORS headers on a plain request; no Origin, only Vary; a preflight without Origin is no preflight', async () => {
+    const cross = await t.app.inject({ url: '/api/v1/probe', headers: { origin: 'http://127.0.0.1:3000' } });
+    expect(cross.headers['access-control-allow-origin']).toBe('http://127.0.0.1:3000');
+    expect(cross.headers['access-control-expose-headers']).toContain('X-Request-Id');
+    expect(cross.headers['access-control-allow-methods']).toBeUndefined();
+    expect(cross.headers.vary).toContain('Origin');
+    const refused = await t.app.inject({ url: '/api/v1/probe', headers: { origin: 'https://evil.example' } });
+    expect(refused.statusCode).toBe(200);
+    expect(refused.headers['access-control-allow-origin']).toBeUndefined();
+    expect(refused.headers.vary).toContain('Origin');
+    const none = await t.app.inject({ url: '/api/v1/probe' });
+    expect(none.statusCode).toBe(200);
+    expect(Object.keys(none.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+    expect(none.headers.vary).toContain('Origin');
+    const preflight = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/probe', headers: { 'access-control-request-method': 'POST' } });
+    expect(preflight.statusCode).toBe(404);
+    expect(preflight.headers['content-type']).toMatch(/^application\/problem\+json/);
+    const strict = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/probe', headers: { origin: 'http://localhost:5173' } });
+    expect(strict.statusCode).toBe(400);
+  });
+
   it('/metrics: Prometheus text for loopback, 403 from a public address', async () => {
     await t.app.inject('/health');
     const res = await t.app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' });

@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
-import cors from '@fastify/cors';
+import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import helmet from 'helmet';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
@@ -134,14 +134,34 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
  * CORS (allow-list ALLOWED_ORIGINS), registered in the scopes a browser on another origin may
  * call: the API, discovery, the OpenAPI document, uploads. Not on the operations endpoints
  * (health, readiness, metrics), which no browser app calls across origins.
+ *
+ * @fastify/cors resolves its options for every request (the route's config, a copy of its
+ * options, a closure) before it looks at `Origin`. A request without one (a server, a mobile
+ * app, a same-origin page's GET) gets nothing from it but `Vary: Origin`, so its hook is
+ * wrapped to answer those with just that; every request with an `Origin` goes through it.
  */
 export async function registerCors(scope: FastifyInstance, config: Readonly<Config>): Promise<void> {
-  await scope.register(cors, {
+  const options: FastifyCorsOptions = {
     origin: (origin, cb) => cb(null, origin === undefined ? false : originAllowed(origin, config.server)),
     credentials: config.server.allowCredentials,
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Request-Id', 'If-None-Match', 'Range'],
     exposedHeaders: ['X-Request-Id', 'Retry-After', 'RateLimit-Limit', 'RateLimit-Remaining', 'RateLimit-Reset', 'RateLimit-Policy', 'ETag', 'Content-Range', 'Content-Disposition'],
     maxAge: 600,
-  });
+  };
+  // The plugin (fastify-plugin: no scope of its own) is given the scope, with its onRequest
+  // hook wrapped on the way in.
+  const facade = {
+    decorateRequest: scope.decorateRequest.bind(scope),
+    options: scope.options.bind(scope),
+    addHook(name: string, hook: onRequestHookHandler) {
+      if (name !== 'onRequest') throw new Error(`@fastify/cors added a ${name} hook; registerCors wraps only onRequest`);
+      scope.addHook('onRequest', function corsUnlessNoOrigin(request, reply, done) {
+        if (request.headers.origin !== undefined || reply.hasHeader('vary')) return hook.call(this, request, reply, done);
+        reply.header('vary', 'Origin');
+        done();
+      });
+    },
+  };
+  await new Promise<void>((resolve, reject) => (cors as unknown as FastifyPluginCallback<FastifyCorsOptions>)(facade as unknown as FastifyInstance, options, (err) => (err ? reject(err) : resolve())));
 }
