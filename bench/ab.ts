@@ -6,6 +6,9 @@
  *
  *   node --import tsx bench/ab.ts --a /path/to/other/checkout [--b .] [--what me|health|public|own]
  *                                 [--backend embedded|postgres] [--seconds 2] [--rounds 8]
+ *                                 [--a-node-args "--flag …"] [--b-node-args "…"]
+ *
+ * The same checkout for both, with different Node flags, measures a flag: `--a . --b-node-args …`.
  *
  * A checkout for A: `git worktree add /tmp/a <commit> && cd /tmp/a && ln -s "$OLDPWD/node_modules" && npm run build`.
  */
@@ -24,6 +27,8 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'embedded' },
     seconds: { type: 'string', default: '2' },
     rounds: { type: 'string', default: '8' },
+    'a-node-args': { type: 'string', default: '' },
+    'b-node-args': { type: 'string', default: '' },
   },
 });
 if (!values.a) {
@@ -43,7 +48,8 @@ async function start(root: string, name: 'A' | 'B') {
   };
   const stores = values.backend === 'postgres' ? await benchStores(`tessera_ab_${process.pid}_${name.toLowerCase()}`) : null;
   Object.assign(env, stores?.env);
-  const { url, pid, child, dataDir } = await startTessera(env, undefined, { root });
+  const nodeArgs = (name === 'A' ? values['a-node-args'] : values['b-node-args']).split(' ').filter(Boolean);
+  const { url, pid, child, dataDir } = await startTessera(env, undefined, { root, nodeArgs });
   const user = await userWithPublicProfile(url);
   const auth = { authorization: `Bearer ${user.accessToken}` };
   const request = {
