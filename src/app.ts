@@ -10,6 +10,7 @@ import { registerAuth, registerAuthRoutes, registerDiscoveryRoutes } from './htt
 import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
 import { metricsRoute, registerMetrics } from './http/plugins/metrics.js';
 import { openApiRoutes, registerOpenApi } from './http/plugins/openapi.js';
+import { registerRequestDeadlines } from './http/plugins/request-deadline.js';
 import { registerRequestGate } from './http/plugins/request-gate.js';
 import { genRequestId } from './http/plugins/request-id.js';
 import { registerCors, registerSecurity } from './http/plugins/security.js';
@@ -71,7 +72,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     childLoggerFactory: (parent, bindings, options) => lazyChildLogger(parent as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.server.trustProxy),
     bodyLimit: config.server.bodyLimitBytes,
-    requestTimeout: config.server.requestTimeoutMs,
+    // Kept per request instead (REQUEST_TIMEOUT_MS, uploads' own deadlines): request-deadline.ts.
+    requestTimeout: 0,
     connectionTimeout: 0,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
@@ -87,6 +89,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   // the onRoute hooks that give each route only the per-request work it needs (metrics,
   // compression, the request gate), so a route that needs nothing runs nothing.
   registerGracefulClose(app);
+  registerRequestDeadlines(app, config);
   const notFound = registerErrorHandling(app);
   await registerErrorTracking(app, container);
   await registerSecurity(app, config);

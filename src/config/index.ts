@@ -29,6 +29,10 @@ export interface Config {
     bodyLimitBytes: number;
     shutdownTimeoutMs: number;
     requestTimeoutMs: number;
+    /** an upload may pause this long between bytes (UPLOAD_IDLE_TIMEOUT_MS) */
+    uploadIdleTimeoutMs: number;
+    /** and take this long in all (UPLOAD_TIMEOUT_MS) */
+    uploadTimeoutMs: number;
     docsUrl: string | null;
     hsts: boolean;
   };
@@ -197,6 +201,8 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
       bodyLimitBytes: r.int('BODY_LIMIT_BYTES', 1_048_576, { min: 1024 }),
       shutdownTimeoutMs: r.int('SHUTDOWN_TIMEOUT_MS', 10_000, { min: 0 }),
       requestTimeoutMs: r.int('REQUEST_TIMEOUT_MS', 120_000, { min: 1000 }),
+      uploadIdleTimeoutMs: r.int('UPLOAD_IDLE_TIMEOUT_MS', 30_000, { min: 1000 }),
+      uploadTimeoutMs: r.int('UPLOAD_TIMEOUT_MS', 3_600_000, { min: 1000 }),
       docsUrl,
       hsts: prod,
     },

@@ -55,6 +55,8 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
           consumes: ['multipart/form-data'],
           response: { 201: FileSchema },
         },
+        // As long as the bytes keep coming (UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_TIMEOUT_MS).
+        config: { upload: true },
         ...signedIn,
       },
       async (request, reply) => {

@@ -99,7 +99,7 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
           consumes: ['multipart/form-data'],
           response: { 200: AvatarResponse },
         },
-        config: { rateLimit: ['avatarUpload'] },
+        config: { rateLimit: ['avatarUpload'], upload: true },
         ...signedIn,
       },
       async (request, reply) => {

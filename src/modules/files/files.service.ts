@@ -125,8 +125,9 @@ export class FilesService {
     // A sixteenth of the quota at a time, between 256 KiB and 8 MiB: few round trips, and
     // concurrent uploads near the quota hold little more than they need.
     this.reservationStepBytes = Math.min(8 * MIB, Math.max(256 * 1024, Math.floor(this.quotaBytes / 16)));
-    // No upload outlives REQUEST_TIMEOUT_MS; an hour leaves a wide margin.
-    this.staleReservationMs = Math.max(60 * 60 * 1000, 2 * server.requestTimeoutMs);
+    // No upload outlives UPLOAD_TIMEOUT_MS (nor any other request REQUEST_TIMEOUT_MS): twice
+    // that, and at least an hour, leaves a wide margin.
+    this.staleReservationMs = Math.max(60 * 60 * 1000, 2 * Math.max(server.requestTimeoutMs, server.uploadTimeoutMs));
     this.repo = deps.repo;
     this.storage = deps.storage;
     this.logger = deps.logger;
