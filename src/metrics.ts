@@ -54,7 +54,7 @@ export function createMetrics(sources: MetricSources) {
   });
   const retentionDeleted = new client.Counter({
     name: 'tessera_retention_deleted_rows_total',
-    help: 'Rows deleted by retention, by table (refresh_tokens, sessions, email_tokens, audit_events)',
+    help: 'Rows deleted by retention, by table (refresh_tokens, sessions, email_tokens, service_token_revocations, audit_events)',
     labelNames: ['table'] as const,
     registers: [registry],
   });

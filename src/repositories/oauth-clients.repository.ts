@@ -34,16 +34,13 @@ export class OAuthClientsRepository {
     return rows.map((r) => r.client_id);
   }
 
-  /** Keeps a service token's revocation (RFC 7009) until the token expires; drops expired ones. */
+  /** Keeps a service token's revocation (RFC 7009) until the token expires (retention drops it after). */
   async revokeServiceToken(tokenId: string, clientId: string, expiresAt: Date): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx.deleteFrom('service_token_revocations').where('expires_at', '<', new Date()).execute();
-      await trx
-        .insertInto('service_token_revocations')
-        .values({ token_id: tokenId, client_id: clientId, expires_at: expiresAt })
-        .onConflict((oc) => oc.column('token_id').doNothing())
-        .execute();
-    });
+    await this.db
+      .insertInto('service_token_revocations')
+      .values({ token_id: tokenId, client_id: clientId, expires_at: expiresAt })
+      .onConflict((oc) => oc.column('token_id').doNothing())
+      .execute();
   }
 
   /** Ids (`sid`) of the service tokens revoked since then that have not expired yet. */

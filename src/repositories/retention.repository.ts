@@ -38,6 +38,15 @@ export class RetentionRepository {
     return Number(r.numDeletedRows);
   }
 
+  /** Service-token revocations (RFC 7009) of tokens that expired before `before`: they are refused anyway. */
+  async deleteExpiredServiceTokenRevocations(before: Date, limit: number): Promise<number> {
+    const r = await this.db
+      .deleteFrom('service_token_revocations')
+      .where('token_id', 'in', (eb) => eb.selectFrom('service_token_revocations').select('token_id').where('expires_at', '<', before).limit(limit))
+      .executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   /** Audit events recorded before `before`. */
   async deleteAuditEventsBefore(before: Date, limit: number): Promise<number> {
     const r = await this.db

@@ -17,7 +17,7 @@ describe(`retention: what the database stops keeping (${BACKEND})`, () => {
     await t?.close();
   });
 
-  it('deletes ended sessions, expired refresh tokens and e-mail links and old audit events; keeps the rest working', async () => {
+  it('deletes ended sessions, expired refresh tokens, e-mail links and service-token revocations, and old audit events; keeps the rest working', async () => {
     const db = t.container.database.db;
     const [live, expired, signedOut, recentlyOut] = await Promise.all([signedInUser(t), signedInUser(t), signedInUser(t), signedInUser(t)]);
     await db.updateTable('sessions').set({ expires_at: daysAgo(40) }).where('id', '=', expired.sessionId).execute();
@@ -35,6 +35,10 @@ describe(`retention: what the database stops keeping (${BACKEND})`, () => {
     const freshLink = link(new Date(Date.now() + 3_600_000));
     await db.insertInto('email_tokens').values([oldLink, freshLink]).execute();
     const oldEvent = await db.insertInto('audit_events').values({ event: 'test.ancient', occurred_at: daysAgo(400), details: '{}' }).returning('id').executeTakeFirstOrThrow();
+    const revocation = (expiresAt: Date) => ({ token_id: randomBytes(16).toString('hex'), client_id: 'retention-test', expires_at: expiresAt });
+    const deadRevocation = revocation(daysAgo(2));
+    const liveRevocation = revocation(new Date(Date.now() + 600_000));
+    await db.insertInto('service_token_revocations').values([deadRevocation, liveRevocation]).execute();
     const recentEvent = await db.insertInto('audit_events').values({ event: 'test.recent', occurred_at: daysAgo(300), details: '{}' }).returning('id').executeTakeFirstOrThrow();
 
     const report = await t.container.retention.runOnce();
@@ -42,6 +46,7 @@ describe(`retention: what the database stops keeping (${BACKEND})`, () => {
     expect(report.refresh_tokens).toBeGreaterThanOrEqual(1);
     expect(report.email_tokens).toBeGreaterThanOrEqual(1);
     expect(report.audit_events).toBeGreaterThanOrEqual(1);
+    expect(report.service_token_revocations).toBeGreaterThanOrEqual(1);
 
     const sessions = await db.selectFrom('sessions').select('id').where('id', 'in', [live.sessionId, expired.sessionId, signedOut.sessionId, recentlyOut.sessionId]).execute();
     expect(sessions.map((s) => s.id).sort()).toEqual([live.sessionId, recentlyOut.sessionId].sort());
@@ -49,6 +54,8 @@ describe(`retention: what the database stops keeping (${BACKEND})`, () => {
     expect(tokens).toEqual([{ session_id: live.sessionId, rotated_at: null }]); // the current one only
     const links = await db.selectFrom('email_tokens').select('token_hash').where('token_hash', 'in', [oldLink.token_hash, freshLink.token_hash]).execute();
     expect(links.map((l) => l.token_hash)).toEqual([freshLink.token_hash]);
+    const revocations = await db.selectFrom('service_token_revocations').select('token_id').where('token_id', 'in', [deadRevocation.token_id, liveRevocation.token_id]).execute();
+    expect(revocations.map((r) => r.token_id)).toEqual([liveRevocation.token_id]);
     const events = await db.selectFrom('audit_events').select('id').where('id', 'in', [oldEvent.id, recentEvent.id]).execute();
     expect(events.map((e) => e.id)).toEqual([recentEvent.id]);
 
@@ -67,6 +74,6 @@ describe(`retention: what the database stops keeping (${BACKEND})`, () => {
     const first = await keepAll.runOnce();
     expect(first.audit_events).toBe(0);
     expect(await db.selectFrom('audit_events').select('id').where('id', '=', ancient.id).executeTakeFirst()).toBeDefined();
-    expect(await keepAll.runOnce()).toEqual({ refresh_tokens: 0, sessions: 0, email_tokens: 0, audit_events: 0 });
+    expect(await keepAll.runOnce()).toEqual({ refresh_tokens: 0, sessions: 0, email_tokens: 0, service_token_revocations: 0, audit_events: 0 });
   });
 });

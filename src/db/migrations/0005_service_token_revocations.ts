@@ -5,7 +5,7 @@ import { sql, type Kysely } from 'kysely';
  * lived only in the key-value store: an embedded restart or a Redis that came back empty
  * forgot it, and the token worked again until it expired. The revocation is now also kept
  * here, and replayed with the others. `token_id` is the token's `sid` (its own id: a service
- * token is its own session). Rows are useless once `expires_at` has passed; revoking prunes them.
+ * token is its own session). Rows are useless once `expires_at` has passed; retention deletes them.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema

@@ -10,7 +10,7 @@ export interface RetentionSettings {
   auditDays: number;
 }
 
-export type RetentionReport = Record<'refresh_tokens' | 'sessions' | 'email_tokens' | 'audit_events', number>;
+export type RetentionReport = Record<'refresh_tokens' | 'sessions' | 'email_tokens' | 'service_token_revocations' | 'audit_events', number>;
 
 const DAY_MS = 86_400_000;
 // Small statements, so the embedded database (on the main thread) never stalls requests for
@@ -29,6 +29,7 @@ const EXPIRED_GRACE_MS = DAY_MS;
  *   - sessions SESSION_RETENTION_DAYS (30) after they ended, expired or signed out, with their
  *     refresh tokens; the revocation list only replays the last token lifetime of them;
  *   - e-mail links (verify, reset) a day after they expired, used or not;
+ *   - service-token revocations (RFC 7009) a day after their token expired;
  *   - audit events after AUDIT_RETENTION_DAYS (seed 004: audit logs a year; 0 keeps them).
  * `serve` runs it every RETENTION_INTERVAL_MINUTES (60), first a minute after start. Instances
  * may run it at once: deletes are idempotent, one waits on the other's rows.
@@ -59,6 +60,7 @@ export class Retention {
       refresh_tokens: await this.drain((limit) => this.repository.deleteExpiredRefreshTokens(expired, limit)),
       sessions: await this.drain((limit) => this.repository.deleteEndedSessions(ended, limit)),
       email_tokens: await this.drain((limit) => this.repository.deleteExpiredEmailTokens(expired, limit)),
+      service_token_revocations: await this.drain((limit) => this.repository.deleteExpiredServiceTokenRevocations(expired, limit)),
       audit_events:
         this.settings.auditDays > 0 ? await this.drain((limit) => this.repository.deleteAuditEventsBefore(new Date(now.getTime() - this.settings.auditDays * DAY_MS), limit)) : 0,
     };
