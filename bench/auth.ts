@@ -170,3 +170,33 @@ export async function refreshRotations(server: Running, seconds: number, withSer
   const b = await run(seconds, await accounts());
   return a.rps >= b.rps ? a : b;
 }
+
+/**
+ * How long a change that must be in force on every instance at once takes to answer: sign-out
+ * (POST /auth/logout with the access token) and a privacy change (PATCH /users/me/preferences).
+ * On Redis with local copies (REDIS_NEAR_CACHE_MS), each answers only once every instance has
+ * dropped its copy; one request at a time, so the figure is the latency, not a queue.
+ */
+export async function inForceLatency(baseUrl: string, count = 20): Promise<{ signOut: number[]; privacy: number[] }> {
+  const account = await signUp(baseUrl);
+  const signOut: number[] = [];
+  const privacy: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const { accessToken } = await signIn(baseUrl, account.email, account.password);
+    const auth = { authorization: `Bearer ${accessToken}` };
+    const visibility = i % 2 ? 'public' : 'private';
+    let started = performance.now();
+    const patched = await fetch(`${baseUrl}/api/v1/users/me/preferences`, {
+      method: 'PATCH',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ privacy: { profile_visibility: visibility } }),
+    });
+    privacy.push(performance.now() - started);
+    if (!patched.ok) throw new Error(`PATCH preferences: ${patched.status}`);
+    started = performance.now();
+    const out = await fetch(`${baseUrl}/api/v1/auth/logout`, { method: 'POST', headers: auth });
+    signOut.push(performance.now() - started);
+    if (out.status !== 204) throw new Error(`logout: ${out.status}`);
+  }
+  return { signOut, privacy };
+}

@@ -5,15 +5,15 @@
  *   --backend embedded|postgres|both   (default both)
  *   --only TEXT          only scenarios whose name contains TEXT; also selects among `login`,
  *                        `refresh`, `client_credentials`, `avatar`, `upload local`, `upload s3`,
- *                        `download`, `realtime websocket` (e.g. `--only upload`, `--only realtime`)
+ *                        `download`, `realtime websocket`, `in force` (e.g. `--only upload`, `--only realtime`)
  */
 import { parseArgs } from 'node:util';
-import { clientCredentials, loginVsHash, refreshRotations } from './auth.js';
+import { clientCredentials, inForceLatency, loginVsHash, refreshRotations } from './auth.js';
 import { benchAvatars } from './avatars.js';
 import { benchDownload, benchLocalUpload, benchS3Upload, FILES_ENV } from './files.js';
 import { compare } from './load.js';
 import { benchWeb } from './web.js';
-import { fmt, type Cells } from './measure.js';
+import { fmt, median, type Cells } from './measure.js';
 import { benchRealtime, REALTIME_ENV } from './realtime.js';
 import { SCENARIOS } from './scenarios.js';
 import { benchStores, removeDir, rssMb, startBare, startTessera } from './servers.js';
@@ -89,6 +89,13 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
       const perCore = r.cpuUsPerRotation ? 1e6 / r.cpuUsPerRotation : 0;
       const side = backend === 'postgres' ? 'Tessera + PostgreSQL + Redis' : 'Tessera';
       row([backend, 'refresh-token rotations (10 concurrent chains; per core = per second of server-side CPU)', `${fmt(r.rps)} /s; ${fmt(perCore)} /s per core`, '', '', perCore >= 1000 ? '≥ 1,000/s per core ✓' : '< 1,000/s per core ✗', `server-side CPU (${side}) ${fmt(r.cpuUsPerRotation)} µs per rotation; p99 ${r.p99} ms${r.failed ? `; ${r.failed} failed!` : ''}`]);
+    }
+    if (!values.only || 'in force'.includes(values.only)) {
+      const r = await inForceLatency(tessera.url);
+      const cost = backend === 'postgres' ? 'includes REDIS_NEAR_CACHE_MS (100 ms): every instance drops its local copies first' : 'one process: in force at once';
+      for (const [what, ms] of [['sign-out (POST /api/v1/auth/logout)', r.signOut], ['privacy change (PATCH /api/v1/users/me/preferences)', r.privacy]] as const) {
+        row([backend, `in force everywhere: ${what}, time to answer`, `p50 ${fmt(median(ms), 1)} ms`, '', '', '', `max ${fmt(Math.max(...ms), 1)} ms of ${ms.length}, one at a time; ${cost}`]);
+      }
     }
     if (backend === 'postgres' && env.DATABASE_URL && (!values.only || 'client_credentials'.includes(values.only))) {
       const r = await clientCredentials(tessera, env.DATABASE_URL, seconds);
