@@ -1,15 +1,25 @@
 /**
  * The yardstick: a bare Fastify server answering each benchmarked path with exactly the bytes
- * Tessera answered it with (captured by the runner and passed in), nothing else.
+ * Tessera answered it with (captured by the runner and passed in), nothing else. A route may
+ * also carry fixed response headers, and a fresh X-Request-Id per request (bench/headers-cost.ts:
+ * what the headers alone cost).
  */
 import Fastify from 'fastify';
+import { randomUUID } from 'node:crypto';
 
 const port = Number(process.env.BARE_PORT ?? 0);
-const routes = JSON.parse(process.env.BARE_ROUTES ?? '[]') as { path: string; body: string; contentType: string }[];
+const routes = JSON.parse(process.env.BARE_ROUTES ?? '[]') as { path: string; body: string; contentType: string; headers?: Record<string, string>; requestId?: boolean }[];
 
 const app = Fastify({ logger: false });
 for (const r of routes) {
-  app.get(r.path, async (_req, reply) => reply.type(r.contentType).send(r.body));
+  const headers = r.headers;
+  if (!headers) {
+    app.get(r.path, async (_req, reply) => reply.type(r.contentType).send(r.body));
+  } else if (r.requestId) {
+    app.get(r.path, async (_req, reply) => reply.headers(headers).header('x-request-id', randomUUID()).type(r.contentType).send(r.body));
+  } else {
+    app.get(r.path, async (_req, reply) => reply.headers(headers).type(r.contentType).send(r.body));
+  }
 }
 await app.listen({ host: '127.0.0.1', port });
 process.send?.({ ready: true });

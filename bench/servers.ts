@@ -74,7 +74,17 @@ export async function startTessera(
   };
 }
 
-export async function startBare(routes: { path: string; body: string; contentType: string }[]): Promise<Running> {
+export interface BareRoute {
+  path: string;
+  body: string;
+  contentType: string;
+  /** fixed response headers besides Content-Type */
+  headers?: Record<string, string>;
+  /** and a fresh X-Request-Id on each answer */
+  requestId?: boolean;
+}
+
+export async function startBare(routes: BareRoute[]): Promise<Running> {
   const port = await freePort();
   const started = performance.now();
   const child = fork(path.join(ROOT, 'bench/bare-server.ts'), [], {
