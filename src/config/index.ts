@@ -42,6 +42,8 @@ export interface Config {
     maxOverflow: number;
     poolTimeoutMs: number;
     statementTimeoutMs: number;
+    /** hot statements as named, prepared statements (DATABASE_PREPARED_STATEMENTS); off behind a pooler that can't keep them */
+    preparedStatements: boolean;
     migrateOnStart: boolean;
   };
   redis: {
@@ -212,6 +214,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
       maxOverflow: r.int('DATABASE_MAX_OVERFLOW', preset.databaseMaxOverflow, { min: 0, max: 1000 }),
       poolTimeoutMs: r.int('DATABASE_POOL_TIMEOUT', 30, { min: 1 }) * 1000,
       statementTimeoutMs: r.int('DATABASE_STATEMENT_TIMEOUT_MS', 15_000, { min: 0 }),
+      preparedStatements: r.bool('DATABASE_PREPARED_STATEMENTS', true),
       migrateOnStart: r.bool('MIGRATE_ON_START', true),
     },
     redis: {

@@ -82,7 +82,9 @@ function openPostgres(settings: Config['database'], pg: typeof Pg): DatabaseHand
   });
   // An idle client losing its server must not crash the process; the next query reconnects.
   pool.on('error', () => undefined);
-  pool.on('connect', prepareMarkedStatements);
+  // Off (DATABASE_PREPARED_STATEMENTS=false) behind a transaction-pooling PgBouncer older than
+  // 1.21 without max_prepared_statements: a named statement lives on one server connection.
+  if (settings.preparedStatements) pool.on('connect', prepareMarkedStatements);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
