@@ -103,6 +103,8 @@ export interface Config {
       endpoint: string | null;
       forcePathStyle: boolean;
       customDomain: string | null;
+      /** AWS_S3_PRESIGN_ENDPOINT: where browsers reach the store, for signed download URLs */
+      presignEndpoint: string | null;
       accessKeyId: string | null;
       secretAccessKey: string | null;
     };
@@ -290,6 +292,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
         endpoint: r.url('AWS_S3_ENDPOINT', null, ['http:', 'https:']),
         forcePathStyle: r.bool('AWS_S3_FORCE_PATH_STYLE', false),
         customDomain: r.optional('AWS_S3_CUSTOM_DOMAIN'),
+        presignEndpoint: r.url('AWS_S3_PRESIGN_ENDPOINT', null, ['http:', 'https:']),
         accessKeyId: r.optional('AWS_ACCESS_KEY_ID'),
         secretAccessKey: r.optional('AWS_SECRET_ACCESS_KEY'),
       },

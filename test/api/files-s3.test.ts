@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,11 +19,13 @@ describe(`files on an S3-compatible store (${BACKEND})`, () => {
   let t: TestApp;
   let port: number;
   let user: SignedIn;
+  let s3Port: number;
 
   beforeAll(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'tessera-s3rver-'));
     s3 = new S3rver({ address: '127.0.0.1', port: 0, silent: true, directory: dir, configureBuckets: [{ name: BUCKET }] });
     const address = await s3.run();
+    s3Port = address.port;
     t = await createTestApp({
       env: {
         ...AUTH_TEST_ENV,
@@ -71,6 +74,45 @@ describe(`files on an S3-compatible store (${BACKEND})`, () => {
 
     expect((await t.app.inject({ method: 'DELETE', url: `/api/v1/files/${file.id}`, headers: bearer(user.accessToken) })).statusCode).toBe(204);
     expect(await t.container.storage.head(`files/${user.id}/${file.id}`)).toBeNull();
+  });
+
+  it('AWS_S3_PRESIGN_ENDPOINT: download URLs are signed for the address browsers reach the store at (a proxy in front of it)', async () => {
+    // What nginx does in the compose file: publishes the store under another address, Host passed on.
+    const seen: string[] = [];
+    const proxy = createServer((req, res) => {
+      seen.push(`${req.headers.host} ${req.url}`);
+      const upstream = httpRequest({ host: '127.0.0.1', port: s3Port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', () => res.destroy());
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyOrigin = `http://localhost:${(proxy.address() as AddressInfo).port}`;
+    const behind = await createTestApp({ sameStoresAs: t, env: { AWS_S3_PRESIGN_ENDPOINT: proxyOrigin } });
+    try {
+      const data = pngBytes(64 * 1024);
+      const res = await uploadFile(behind, user.accessToken, data, 'behind.png');
+      expect(res.statusCode, res.body).toBe(201);
+      const file = res.json<FileBody>();
+      const content = await behind.app.inject({ url: `/api/v1/files/${file.id}/content`, headers: bearer(user.accessToken) });
+      expect(content.statusCode).toBe(302);
+      const location = new URL(String(content.headers.location));
+      expect(location.origin).toBe(proxyOrigin);
+      expect(location.pathname).toBe(`/${BUCKET}/files/${user.id}/${file.id}`);
+      expect(location.searchParams.get('X-Amz-SignedHeaders')).toBe('host');
+      const fetched = await fetch(location);
+      expect(fetched.status).toBe(200);
+      expect(Buffer.from(await fetched.arrayBuffer()).equals(data)).toBe(true);
+      expect(seen).toEqual([`${location.host} ${location.pathname}${location.search}`]);
+      // the app itself still talks to the store directly
+      expect((await behind.container.storage.head(`files/${user.id}/${file.id}`))?.size).toBe(data.length);
+    } finally {
+      await behind.close();
+      proxy.closeAllConnections();
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 
   it('a 12 MB upload goes up in parts (multipart upload) and comes back whole', async () => {

@@ -39,6 +39,12 @@ export interface S3ObjectStorageOptions {
   forcePathStyle?: boolean;
   /** AWS_S3_CUSTOM_DOMAIN: public URLs point at this host (a CDN), e.g. `cdn.example.com` */
   customDomain?: string | null;
+  /**
+   * AWS_S3_PRESIGN_ENDPOINT: the store's address as browsers reach it, when it differs from
+   * `endpoint` (MinIO at http://minio:9000 inside a compose network, published by a proxy that
+   * passes the Host on): signed download URLs are made for it. Default: `endpoint`.
+   */
+  presignEndpoint?: string | null;
   /** none: the SDK's default chain (environment, profile, instance role) */
   accessKeyId?: string | null;
   secretAccessKey?: string | null;
@@ -76,6 +82,8 @@ interface S3ErrorShape {
 export class S3ObjectStorage implements ObjectStorage {
   readonly kind = 's3' as const;
   readonly client: S3Client;
+  /** signs download URLs (no request of its own): `client`, or one for AWS_S3_PRESIGN_ENDPOINT */
+  private readonly presigner: S3Client;
   private readonly bucket: string;
   private sendAcl: boolean;
   private readonly publicBase: string;
@@ -100,6 +108,16 @@ export class S3ObjectStorage implements ObjectStorage {
         httpsAgent: { keepAlive: true, maxSockets: 64 },
       }),
     });
+    this.presigner = options.presignEndpoint
+      ? new S3Client({
+          region: options.region,
+          endpoint: options.presignEndpoint,
+          forcePathStyle: options.forcePathStyle ?? false,
+          ...(options.accessKeyId && options.secretAccessKey
+            ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
+            : {}),
+        })
+      : this.client;
     this.publicBase = publicBaseUrl(options);
   }
 
@@ -115,6 +133,7 @@ export class S3ObjectStorage implements ObjectStorage {
 
   async close(): Promise<void> {
     this.client.destroy();
+    if (this.presigner !== this.client) this.presigner.destroy();
   }
 
   async put(key: string, body: ObjectBody, options: PutObjectOptions): Promise<PutObjectResult> {
@@ -251,7 +270,7 @@ export class S3ObjectStorage implements ObjectStorage {
     });
     // Signing is local (no round trip); only resolving credentials may fail.
     try {
-      return await getSignedUrl(this.client, command, { expiresIn: options.expiresInSeconds });
+      return await getSignedUrl(this.presigner, command, { expiresIn: options.expiresInSeconds });
     } catch (err) {
       throw translate(err);
     }
