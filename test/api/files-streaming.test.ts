@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_TEST_ENV, bearer, signedInUser, type SignedIn } from '../helpers/auth.js';
-import { generatedBytes, streamUpload, type FileBody } from '../helpers/files.js';
+import { fileRowsOf, generatedBytes, streamUpload, reservationsOf, type FileBody } from '../helpers/files.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -28,9 +28,8 @@ describe(`files: streamed uploads on a listening server (${BACKEND})`, () => {
   });
   afterAll(() => t?.close());
 
-  const db = () => t.container.database.db;
-  const rowsOf = async (user: SignedIn) => (await db().selectFrom('files').select('id').where('user_id', '=', user.id).execute()).length;
-  const reservationsOf = async (user: SignedIn) => (await db().selectFrom('storage_reservations').select('id').where('user_id', '=', user.id).execute()).length;
+  const rowsOf = (user: SignedIn) => fileRowsOf(t, user.id);
+  const heldBy = (user: SignedIn) => reservationsOf(t, user.id);
   /** everything in the user's folder of the local store, temporary files included */
   const filesOnDisk = (user: SignedIn) => {
     const folder = path.join(t.config.dataDir, 'uploads', 'files', user.id);
@@ -60,7 +59,7 @@ describe(`files: streamed uploads on a listening server (${BACKEND})`, () => {
     expect(JSON.parse(body)).toMatchObject({ code: 'payload_too_large', status: 413 });
     // streamed, not buffered: the process did not grow by anything like the file
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(64 * MiB);
-    await until(async () => (await reservationsOf(user)) === 0);
+    await until(async () => (await heldBy(user)) === 0);
     expect(await rowsOf(user)).toBe(0);
     expect(filesOnDisk(user)).toEqual([]);
   });
@@ -77,12 +76,12 @@ describe(`files: streamed uploads on a listening server (${BACKEND})`, () => {
     }
     const upload = streamUpload(port, user.accessToken, halfThenHang(), { filename: 'half.png', size: 4 * MiB });
     // the server has begun: it holds quota for the upload and is writing it
-    await until(async () => (await reservationsOf(user)) > 0 && sent >= 2 * MiB);
+    await until(async () => (await heldBy(user)) > 0 && sent >= 2 * MiB);
     await new Promise((resolve) => setTimeout(resolve, 200));
     upload.request.destroy();
     const result = await upload.done;
     expect('error' in result).toBe(true);
-    await until(async () => (await reservationsOf(user)) === 0);
+    await until(async () => (await heldBy(user)) === 0);
     await until(async () => filesOnDisk(user).length === 0);
     expect(await rowsOf(user)).toBe(0);
     const usage = await t.app.inject({ url: '/api/v1/files/usage', headers: bearer(user.accessToken) });

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_TEST_ENV, bearer, signedInUser, type SignedIn } from '../helpers/auth.js';
-import { generatedBytes, pngBytes, streamUpload, type FileBody } from '../helpers/files.js';
+import { fileRowsOf, generatedBytes, pngBytes, streamUpload, reservationsOf, type FileBody } from '../helpers/files.js';
 import { multipartFileHead } from '../helpers/multipart.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
@@ -67,9 +67,8 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
   });
   afterAll(() => t?.close());
 
-  const db = () => t.container.database.db;
-  const rowsOf = async (user: SignedIn) => (await db().selectFrom('files').select('id').where('user_id', '=', user.id).execute()).length;
-  const reservationsOf = async (user: SignedIn) => (await db().selectFrom('storage_reservations').select('id').where('user_id', '=', user.id).execute()).length;
+  const rowsOf = (user: SignedIn) => fileRowsOf(t, user.id);
+  const heldBy = (user: SignedIn) => reservationsOf(t, user.id);
 
   it('an upload that takes twice REQUEST_TIMEOUT_MS, bytes arriving all along, is stored whole', async () => {
     const user = await signedInUser(t);
@@ -102,7 +101,7 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
     // cut after about a second of silence, not at once and not never
     expect(result.ms).toBeGreaterThan(1000);
     expect(result.ms).toBeLessThan(8000);
-    await expect.poll(() => reservationsOf(user), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => heldBy(user), { timeout: 10_000 }).toBe(0);
     expect(await rowsOf(user)).toBe(0);
     expect((await t.app.inject({ url: '/api/v1/files/usage', headers: bearer(user.accessToken) })).json()).toMatchObject({ used_bytes: 0, count: 0 });
   });
@@ -122,7 +121,7 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
     expect(statusAndBody(result.raw).status, result.raw).toBe(408);
     expect(result.ms).toBeGreaterThan(3500);
     expect(result.ms).toBeLessThan(12_000);
-    await expect.poll(() => reservationsOf(user), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => heldBy(user), { timeout: 10_000 }).toBe(0);
     expect(await rowsOf(user)).toBe(0);
   });
 

@@ -118,3 +118,13 @@ export async function* generatedBytes(total: number, options: { chunk?: number; 
     if (options.pauseMs) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
   }
 }
+
+/** How many file rows the user has. */
+export async function fileRowsOf(t: TestApp, userId: string): Promise<number> {
+  return (await t.container.database.db.selectFrom('files').select('id').where('user_id', '=', userId).execute()).length;
+}
+
+/** How many quota reservations (uploads in flight, or not yet given back) the user has. */
+export async function reservationsOf(t: TestApp, userId: string): Promise<number> {
+  return (await t.container.database.db.selectFrom('storage_reservations').select('id').where('user_id', '=', userId).execute()).length;
+}
