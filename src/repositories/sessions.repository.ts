@@ -146,6 +146,19 @@ export class SessionsRepository {
       .execute();
   }
 
+  /** Of these session ids, those still live (neither expired nor revoked, and still stored). */
+  async liveAmong(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom('sessions')
+      .select('id')
+      .where('id', 'in', [...ids])
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', new Date())
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   /** Revokes one session; returns it when it was live. */
   async revoke(id: string, reason: string, userId?: string): Promise<SessionRow | undefined> {
     let q = this.db.updateTable('sessions').set({ revoked_at: new Date(), revoked_reason: reason }).where('id', '=', id).where('revoked_at', 'is', null);

@@ -250,6 +250,18 @@ describe(`realtime events over WebSocket (${BACKEND})`, () => {
       alice = await signIn(t, alice); // the rest of the suite needs a live session
     });
 
+    it('a session that ended without a revocation (it expired) has its sockets closed by the periodic database check; live ones stay', async () => {
+      const ending = await signedInUser(t);
+      const live = await signedInUser(t);
+      const c = await track(connectWithTicket(t, ending.accessToken));
+      const stays = await track(connectWithTicket(t, live.accessToken));
+      await t.container.database.db.updateTable('sessions').set({ expires_at: new Date(Date.now() - 1_000) }).where('id', '=', ending.sessionId).execute();
+      await t.container.realtime.hub.checkSessionsEnded(); // what runs every minute
+      expect(await c.closed).toEqual({ code: 4001, reason: 'session ended' });
+      await settle();
+      expect(stays.ws.readyState).toBe(WebSocket.OPEN);
+    });
+
     it('a revocation whose event never arrived (lost in a pub/sub reconnect) still closes the socket within a second', async () => {
       const u = await signedInUser(t);
       const c = await track(connectWithTicket(t, u.accessToken));

@@ -18,12 +18,15 @@ export interface RealtimeOptions extends ConnectionLimits {
   revocationCheckMs: number;
   /** sockets outlive a store that can't say whether their session was revoked at most this long */
   revocationGraceMs: number;
+  /** how often this instance asks the database whether those sessions ended (expired, revoked or deleted) */
+  sessionCheckMs: number;
 }
 
 export const DEFAULT_REALTIME_OPTIONS: Omit<RealtimeOptions, 'maxConnectionsPerUser'> = {
   heartbeatMs: 30_000,
   revocationCheckMs: 500,
   revocationGraceMs: 30_000,
+  sessionCheckMs: 60_000,
   maxBufferedBytes: 256 * 1024,
   maxFramesPerSecond: 20,
   closeGraceMs: 1_000,
@@ -36,6 +39,8 @@ export interface HubDependencies {
   logger: Logger;
   /** the stored profile with its privacy settings (the profiles module), for profile.updated */
   profileRecord: (userId: string) => Promise<ProfileRecord | null>;
+  /** of these session ids, those still live in the database */
+  liveSessions: (sessionIds: readonly string[]) => Promise<string[]>;
 }
 
 const REVOCATION_BATCH = 500;
@@ -48,7 +53,9 @@ const REVOCATION_BATCH = 500;
  *
  * A socket never outlives its session: a `session.revoked` event closes it at once, and a
  * batched check of the revocation list every `revocationCheckMs` closes it even when the
- * event was lost (a pub/sub reconnect) or never published.
+ * event was lost (a pub/sub reconnect) or never published. A session can also end without a
+ * revocation: it expires (REFRESH_TOKEN_EXPIRE_DAYS after its last refresh) or is deleted; a
+ * batched database check every `sessionCheckMs` closes those sockets (4001, "session ended").
  */
 export class RealtimeHub {
   private readonly all = new Set<Connection>();
@@ -59,6 +66,7 @@ export class RealtimeHub {
   private unsubscribe: (() => Promise<void>) | null = null;
   private timers: NodeJS.Timeout[] = [];
   private checking = false;
+  private checkingSessions = false;
   private revocationVerifiedAt = Date.now();
   private storeWarnedAt = 0;
 
@@ -81,6 +89,7 @@ export class RealtimeHub {
     this.timers = [
       setInterval(() => this.heartbeat(), this.options.heartbeatMs),
       setInterval(() => void this.checkRevocations(), this.options.revocationCheckMs),
+      setInterval(() => void this.checkSessionsEnded(), this.options.sessionCheckMs),
     ];
     for (const t of this.timers) t.unref();
   }
@@ -222,6 +231,31 @@ export class RealtimeHub {
       }
     } finally {
       this.checking = false;
+    }
+  }
+
+  /**
+   * One batched database read for the sessions this instance holds sockets for: the sockets of
+   * a session that ended without a revocation (expired, or deleted) are closed with 4001. A
+   * database that does not answer closes nothing; the next check asks again.
+   */
+  async checkSessionsEnded(): Promise<void> {
+    if (this.checkingSessions) return;
+    this.checkingSessions = true;
+    try {
+      const sessions = [...this.bySession.keys()];
+      for (let i = 0; i < sessions.length; i += REVOCATION_BATCH) {
+        const batch = sessions.slice(i, i + REVOCATION_BATCH);
+        const live = new Set(await this.deps.liveSessions(batch));
+        for (const sid of batch) {
+          if (live.has(sid)) continue;
+          for (const conn of [...(this.bySession.get(sid) ?? [])]) conn.close(CLOSE.sessionRevoked, 'session ended');
+        }
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'sessions of open sockets not checked: the database is not answering');
+    } finally {
+      this.checkingSessions = false;
     }
   }
 

@@ -15,6 +15,8 @@ export interface RealtimeDependencies {
   events: DomainEvents;
   /** the profiles module's stored profile (privacy included), to filter profile.updated for other users */
   profileRecord: (userId: string) => Promise<ProfileRecord | null>;
+  /** of these session ids, those still live (the sessions table) */
+  liveSessions: (sessionIds: readonly string[]) => Promise<string[]>;
 }
 
 /** The realtime channel's services, wired once (the container holds the result). */
