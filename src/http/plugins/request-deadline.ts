@@ -17,13 +17,13 @@ declare module 'fastify' {
 /** after a 408, how long a client still sending keeps its connection */
 const LINGER_MS = 5_000;
 
-export interface DeadlineSettings {
-  requestTimeoutMs: number;
-  uploadIdleTimeoutMs: number;
-  uploadTimeoutMs: number;
-}
+/** What the deadlines are (REQUEST_TIMEOUT_MS, UPLOAD_IDLE_TIMEOUT_MS, UPLOAD_TIMEOUT_MS). */
+export type DeadlineSettings = Pick<Config['server'], 'requestTimeoutMs' | 'uploadIdleTimeoutMs' | 'uploadTimeoutMs'>;
 
-/** A request with a body: one is declared (Content-Length > 0) or chunked. */
+/**
+ * A request with a body: one is declared (Content-Length > 0) or chunked. (Fastify reads
+ * `headers` for every request, for its Connection check: Node has built it by now.)
+ */
 export function hasBody(raw: IncomingMessage): boolean {
   const length = raw.headers['content-length'];
   return (length !== undefined && length !== '0') || raw.headers['transfer-encoding'] !== undefined;
@@ -103,9 +103,4 @@ export function armRequestDeadline(request: FastifyRequest, reply: FastifyReply,
 export function registerRequestDeadlines(app: FastifyInstance, config: Readonly<Config>): void {
   app.server.requestTimeout = 0;
   app.server.headersTimeout = Math.min(60_000, config.server.requestTimeoutMs);
-}
-
-export function deadlineSettings(config: Readonly<Config>): DeadlineSettings {
-  const { requestTimeoutMs, uploadIdleTimeoutMs, uploadTimeoutMs } = config.server;
-  return { requestTimeoutMs, uploadIdleTimeoutMs, uploadTimeoutMs };
 }

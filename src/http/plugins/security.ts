@@ -6,7 +6,7 @@ import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
 import { rawHeaderIndex } from '../raw-headers.js';
-import { armRequestDeadline, deadlineSettings, hasBody } from './request-deadline.js';
+import { armRequestDeadline, hasBody } from './request-deadline.js';
 
 /** The first Content-Encoding (of any, repeated or listed) that is not `identity`. */
 function contentCoding(raw: readonly string[]): string | undefined {
@@ -95,13 +95,13 @@ export function apiSecurityHeaders(full: Record<string, string>): Record<string,
 
 /**
  * At the root, for every response: the request id and the security headers (one callback hook,
- * no promise, which also refuses compressed bodies and arms a body's deadline), the ALLOWED_HOSTS check, and compression (seed 002: bodies over 1 KB, br or gzip;
- * a route whose answers are always small opts out with `compress: false`).
+ * no promise, which also refuses compressed bodies and arms a body's deadline), the
+ * ALLOWED_HOSTS check, and compression (seed 002: bodies over 1 KB, br or gzip; a route whose
+ * answers are always small opts out with `compress: false`).
  */
 export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
   const allowedHosts = config.server.allowedHosts;
   const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
-  const deadlines = deadlineSettings(config);
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
@@ -113,7 +113,7 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
       return;
     }
     // A body must arrive in time (REQUEST_TIMEOUT_MS, or an upload's own deadlines).
-    if (hasBody(request.raw)) armRequestDeadline(request, reply, deadlines);
+    if (hasBody(request.raw)) armRequestDeadline(request, reply, config.server);
     done();
   });
 
