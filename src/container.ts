@@ -12,7 +12,6 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createReadiness, type DependencyStates } from './modules/operations/readiness.js';
 import { Retention } from './modules/operations/retention.js';
 import { RetentionRepository } from './repositories/retention.repository.js';
-import { SessionsRepository } from './repositories/sessions.repository.js';
 import { createAuthModule, type AuthModule } from './modules/auth/auth-module.js';
 import { REVOCATION_KEY_PREFIXES } from './modules/auth/revocation.js';
 import { USER_CACHE_KEY_PREFIX } from './modules/auth/user-cache.js';
@@ -112,7 +111,6 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       clearMissingAvatar: (userId, key) => profiles.avatars.clearMissing(userId, key),
     });
 
-    const liveSessions = new SessionsRepository(database.db);
     const realtime = createRealtimeModule({
       config,
       logger,
@@ -120,7 +118,7 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       kv,
       events,
       profileRecord: (userId) => profiles.profiles.record(userId),
-      liveSessions: (ids) => liveSessions.liveAmong(ids),
+      liveSessions: (ids) => auth.sessions.liveAmong(ids),
     });
     // Closed first: sockets get 1001 while the stores are still there.
     closers.push(() => realtime.close());

@@ -175,6 +175,11 @@ export class SessionsService {
     return presented ? { sessionId: presented.sessionId, userId: presented.userId } : null;
   }
 
+  /** Of these session ids, those still live (the realtime hub's check of its sockets' sessions). */
+  liveAmong(sessionIds: readonly string[]): Promise<string[]> {
+    return this.sessions.liveAmong(sessionIds);
+  }
+
   async list(userId: string, currentSessionId: string | null): Promise<SessionView[]> {
     const rows = await this.sessions.listActive(userId);
     return rows.map((s) => ({

@@ -43,7 +43,8 @@ export interface HubDependencies {
   liveSessions: (sessionIds: readonly string[]) => Promise<string[]>;
 }
 
-const REVOCATION_BATCH = 500;
+/** sessions asked about in one read (the revocation list, the database) */
+const SESSION_BATCH = 500;
 
 /**
  * This instance's sockets, and the relay that feeds them: every instance subscribes to the
@@ -201,6 +202,12 @@ export class RealtimeHub {
     if (delivered) this.deps.metrics.eventsDelivered.inc({ type: 'session.revoked' }, delivered);
   }
 
+  /** The sessions this instance holds sockets for, as of now, in batches of SESSION_BATCH. */
+  private *sessionBatches(): Generator<string[]> {
+    const sessions = [...this.bySession.keys()];
+    for (let i = 0; i < sessions.length; i += SESSION_BATCH) yield sessions.slice(i, i + SESSION_BATCH);
+  }
+
   /**
    * One batched read of the revocation list for every session this instance holds sockets for.
    * While the store can't answer, sockets stay (they receive nothing anyway) for at most
@@ -210,9 +217,7 @@ export class RealtimeHub {
     if (this.checking) return;
     this.checking = true;
     try {
-      const sessions = [...this.bySession.keys()];
-      for (let i = 0; i < sessions.length; i += REVOCATION_BATCH) {
-        const batch = sessions.slice(i, i + REVOCATION_BATCH);
+      for (const batch of this.sessionBatches()) {
         const values = await this.deps.kv.getMany(batch.map(revokedSessionKey));
         const now = new Date().toISOString();
         batch.forEach((sid, j) => {
@@ -243,9 +248,7 @@ export class RealtimeHub {
     if (this.checkingSessions) return;
     this.checkingSessions = true;
     try {
-      const sessions = [...this.bySession.keys()];
-      for (let i = 0; i < sessions.length; i += REVOCATION_BATCH) {
-        const batch = sessions.slice(i, i + REVOCATION_BATCH);
+      for (const batch of this.sessionBatches()) {
         const live = new Set(await this.deps.liveSessions(batch));
         for (const sid of batch) {
           if (live.has(sid)) continue;
