@@ -12,10 +12,10 @@
  *
  * A checkout for A: `git worktree add /tmp/a <commit> && cd /tmp/a && ln -s "$OLDPWD/node_modules" && npm run build`.
  */
-import autocannon from 'autocannon';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMs, median } from './measure.js';
+import { interleavedRounds } from './load.js';
+import { median } from './measure.js';
 import { userWithPublicProfile } from './profiles.js';
 import { benchStores, removeDir, ROOT, startTessera, stopChild } from './servers.js';
 
@@ -59,26 +59,18 @@ async function start(root: string, name: 'A' | 'B') {
     own: { path: '/api/v1/users/me/profile', headers: auth },
   }[values.what as 'me' | 'health' | 'public' | 'own'];
   if (!request) throw new Error(`--what: me, health, public or own`);
-  return { name, url, pid, child, dataDir, stores, ...request, runs: [] as { us: number; rps: number }[] };
+  return { name, url: url + request.path, headers: request.headers, pid, child, dataDir, stores };
 }
 
 const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;
 try {
-  for (let i = 0; i <= rounds; i++) {
-    for (const s of i % 2 ? servers : [servers[1], servers[0]]) {
-      const cpu0 = cpuMs(s.pid);
-      const r = await autocannon({ url: s.url + s.path, headers: s.headers, connections: 10, duration: i === 0 ? 1 : seconds });
-      if (r.non2xx) console.log(`${s.name}: ${r.non2xx} non-2xx answers`);
-      if (i > 0) s.runs.push({ us: ((cpuMs(s.pid) - cpu0) * 1000) / r.requests.total, rps: r.requests.average });
-    }
-  }
-  const [a, b] = servers;
+  const [a, b] = await interleavedRounds(servers, rounds, seconds);
   const fmt = (n: number) => n.toFixed(1);
   console.log(`${values.what} (${values.backend}), ${rounds} rounds of ${seconds} s`);
-  console.log(`A ${values.a}: CPU µs/request median ${fmt(median(a.runs.map((x) => x.us)))}, min ${fmt(Math.min(...a.runs.map((x) => x.us)))}`);
-  console.log(`B ${values.b}: CPU µs/request median ${fmt(median(b.runs.map((x) => x.us)))}, min ${fmt(Math.min(...b.runs.map((x) => x.us)))}`);
-  console.log(`B/A req/s, median of the rounds' ratios: ${median(a.runs.map((x, k) => b.runs[k]!.rps / x.rps)).toFixed(3)}`);
-  console.log(`A/B CPU per request, median of the rounds' ratios: ${median(a.runs.map((x, k) => x.us / b.runs[k]!.us)).toFixed(3)}`);
+  console.log(`A ${values.a}: CPU µs/request median ${fmt(median(a!.us))}, min ${fmt(Math.min(...a!.us))}`);
+  console.log(`B ${values.b}: CPU µs/request median ${fmt(median(b!.us))}, min ${fmt(Math.min(...b!.us))}`);
+  console.log(`B/A req/s, median of the rounds' ratios: ${median(a!.rps.map((x, k) => b!.rps[k]! / x)).toFixed(3)}`);
+  console.log(`A/B CPU per request, median of the rounds' ratios: ${median(a!.us.map((x, k) => x / b!.us[k]!)).toFixed(3)}`);
 } finally {
   for (const s of servers) {
     await stopChild(s.child);

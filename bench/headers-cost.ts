@@ -7,9 +7,9 @@
  *
  *   node --import tsx bench/headers-cost.ts [--what health|me|public|own] [--backend embedded|postgres] [--rounds 6] [--seconds 2]
  */
-import autocannon from 'autocannon';
 import { parseArgs } from 'node:util';
-import { cpuMs, median } from './measure.js';
+import { interleavedRounds } from './load.js';
+import { median } from './measure.js';
 import { SCENARIOS } from './scenarios.js';
 import { benchStores, removeDir, startBare, startTessera, stopChild } from './servers.js';
 
@@ -50,19 +50,7 @@ try {
     { name: 'bare, same body', url: `${bare.url}/body`, headers: {}, pid: bare.pid },
     { name: 'bare, same body and headers', url: `${bare.url}/headers`, headers: {}, pid: bare.pid },
   ];
-  const runs = sides.map(() => ({ rps: [] as number[], us: [] as number[] }));
-  const rounds = Number(values.rounds);
-  for (let i = 0; i <= rounds; i++) {
-    const order = i % 2 ? [0, 1, 2] : [2, 1, 0];
-    for (const k of order) {
-      const side = sides[k]!;
-      const cpu0 = cpuMs(side.pid);
-      const r = await autocannon({ url: side.url, headers: side.headers, connections: 10, duration: i === 0 ? 1 : Number(values.seconds) });
-      if (i === 0) continue; // warm-up
-      runs[k]!.rps.push(r.requests.average);
-      runs[k]!.us.push(((cpuMs(side.pid) - cpu0) * 1000) / r.requests.total);
-    }
-  }
+  const runs = await interleavedRounds(sides, Number(values.rounds), Number(values.seconds));
   console.log(`${scenario.name} (${values.backend}): ${Object.keys(headers).length + 1} headers besides Content-Type (${[...Object.keys(headers), 'x-request-id'].join(', ')})`);
   sides.forEach((side, k) => console.log(`  ${side.name.padEnd(28)} ${median(runs[k]!.rps).toFixed(0).padStart(7)} req/s, ${median(runs[k]!.us).toFixed(1)} µs CPU per request`));
   const ratio = (a: number, b: number) => median(runs[a]!.rps.map((x, j) => x / runs[b]!.rps[j]!)).toFixed(2);

@@ -1,4 +1,5 @@
 import autocannon from 'autocannon';
+import { cpuMs } from './measure.js';
 
 export interface LoadResult {
   rps: number;
@@ -74,4 +75,35 @@ export async function compare(ours: string, bare: string, req: LoadRequest, bare
   const ratio = (ratios[PAIRS / 2 - 1]! + ratios[PAIRS / 2]!) / 2;
   const oursNon2xx = a.reduce((n, r) => n + r.non2xx + r.errors, 0);
   return { ours: medianRun(a), bare: medianRun(b), ratio, ratios, oursNon2xx };
+}
+
+/** One server in `interleavedRounds`: its URL (and request headers) and the process whose CPU is counted. */
+export interface RoundSide {
+  name: string;
+  url: string;
+  headers?: Record<string, string>;
+  pid: number;
+}
+
+/**
+ * Each side loaded in turn, round after round, the order reversed every other round (A B C,
+ * then C B A, …), after a 1 s warm-up round; per side, each round's req/s and the server
+ * process's CPU µs per request (bench/ab.ts, bench/headers-cost.ts).
+ */
+export async function interleavedRounds(sides: readonly RoundSide[], rounds: number, seconds: number): Promise<{ rps: number[]; us: number[] }[]> {
+  const runs = sides.map(() => ({ rps: [] as number[], us: [] as number[] }));
+  for (let i = 0; i <= rounds; i++) {
+    const order = sides.map((_, k) => k);
+    if (i % 2 === 0) order.reverse();
+    for (const k of order) {
+      const side = sides[k]!;
+      const cpu0 = cpuMs(side.pid);
+      const r = await autocannon({ url: side.url, headers: side.headers ?? {}, connections: 10, duration: i === 0 ? 1 : seconds });
+      if (r.non2xx) console.log(`${side.name}: ${r.non2xx} non-2xx answers`);
+      if (i === 0) continue; // warm-up
+      runs[k]!.rps.push(r.requests.average);
+      runs[k]!.us.push(((cpuMs(side.pid) - cpu0) * 1000) / r.requests.total);
+    }
+  }
+  return runs;
 }
