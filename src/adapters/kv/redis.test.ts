@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_REDIS_URL } from '../../../test/helpers/services.js';
+import { deleteRedisKeys, TEST_REDIS_URL } from '../../../test/helpers/services.js';
 import { RedisKeyValueStore } from './redis.js';
 
 // Two stores on one real Redis, as two instances of Tessera would have them.
@@ -30,8 +30,7 @@ describe('Redis store: near cache and leased rate limits across two instances', 
     await Promise.all([a.connect(), b.connect()]);
   });
   afterAll(async () => {
-    const keys = await raw.keys(`${prefix}*`);
-    if (keys.length) await raw.del(...keys);
+    await deleteRedisKeys(TEST_REDIS_URL, prefix);
     raw.disconnect();
     await a?.close();
     await b?.close();
