@@ -5,16 +5,14 @@ import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } fro
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
-import { rawHeaderIndex } from '../raw-headers.js';
 import { armRequestDeadline, hasBody } from './request-deadline.js';
 
-/** The first Content-Encoding (of any, repeated or listed) that is not `identity`. */
-function contentCoding(raw: readonly string[]): string | undefined {
-  for (let i = rawHeaderIndex(raw, 'content-encoding'); i >= 0; i = rawHeaderIndex(raw, 'content-encoding', i + 2)) {
-    for (const coding of raw[i + 1]!.split(',')) {
-      const c = coding.trim().toLowerCase();
-      if (c !== '' && c !== 'identity') return raw[i + 1]!;
-    }
+/** The first Content-Encoding (of any, repeated — Node joins them — or listed) that is not `identity`. */
+function contentCoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  for (const coding of header.split(',')) {
+    const c = coding.trim().toLowerCase();
+    if (c !== '' && c !== 'identity') return header;
   }
   return undefined;
 }
@@ -107,7 +105,7 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
     reply.header('x-request-id', request.id);
     // Request bodies are taken as sent: a compressed one (a way to smuggle a decompression bomb
     // past the body limit's intent) is refused before any of it is read (RFC 9110 §15.5.16).
-    const coding = contentCoding(request.raw.rawHeaders);
+    const coding = contentCoding(request.headers['content-encoding']);
     if (coding !== undefined) {
       sendProblem(request, reply, new AppError('unsupported_media_type', { detail: `Request bodies are not accepted with Content-Encoding: ${coding.slice(0, 40)}` }));
       return;
