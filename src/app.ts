@@ -14,6 +14,7 @@ import { registerRequestDeadlines } from './http/plugins/request-deadline.js';
 import { registerRequestGate } from './http/plugins/request-gate.js';
 import { genRequestId } from './http/plugins/request-id.js';
 import { registerCors, registerSecurity } from './http/plugins/security.js';
+import { registerWriteBatching } from './http/plugins/write-batching.js';
 import { eventsRoutes } from './http/routes/events.js';
 import { filesRoutes } from './http/routes/files.js';
 import { healthRoutes } from './http/routes/health.js';
@@ -90,6 +91,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   // compression, the request gate), so a route that needs nothing runs nothing.
   registerGracefulClose(app);
   registerRequestDeadlines(app, config);
+  registerWriteBatching(app);
   const notFound = registerErrorHandling(app);
   await registerErrorTracking(app, container);
   await registerSecurity(app, config);

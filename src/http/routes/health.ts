@@ -19,7 +19,11 @@ export function healthRoutes(app: FastifyInstance, container: Container): void {
   app.get(
     '/health',
     { schema: { tags: ['operations'], response: { 200: HealthSchema } }, config: { apiRateLimit: false }, compress: false },
-    (_request, reply) => reply.type('application/json; charset=utf-8').send(healthy),
+    // Not `return reply`: a reply handed back before it is written (write-batching.ts) makes
+    // Fastify watch the response stream for its end.
+    (_request, reply) => {
+      reply.type('application/json; charset=utf-8').send(healthy);
+    },
   );
 
   // Readiness: every configured dependency answers, or 503 so the load balancer looks elsewhere.
