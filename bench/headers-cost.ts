@@ -2,7 +2,8 @@
  * What the response headers alone cost, against the same-bytes yardstick: Tessera, the bare
  * Fastify route (the body's bytes and Content-Type only: `npm run bench`'s yardstick), and the
  * same bare route sending every header Tessera sent too (security headers, Cache-Control, Vary,
- * RateLimit-*, a fresh X-Request-Id each time), interleaved in rounds. Prints req/s and CPU µs
+ * RateLimit-*, a fresh X-Request-Id each time), and that route with Tessera's write batching
+ * (what batching alone gives a route that does nothing else), interleaved in rounds. Prints req/s and CPU µs
  * per request of each, and the ratios.
  *
  *   node --import tsx bench/headers-cost.ts [--what health|me|public|own] [--backend embedded|postgres] [--rounds 6] [--seconds 2]
@@ -44,17 +45,20 @@ try {
   const bare = await startBare([
     { path: '/body', body, contentType },
     { path: '/headers', body, contentType, headers, requestId: true },
+    { path: '/batched', body, contentType, headers, requestId: true, batched: true },
   ]);
   const sides = [
     { name: 'Tessera', url: tessera.url + req.path, headers: req.headers ?? {}, pid: tessera.pid },
     { name: 'bare, same body', url: `${bare.url}/body`, headers: {}, pid: bare.pid },
     { name: 'bare, same body and headers', url: `${bare.url}/headers`, headers: {}, pid: bare.pid },
+    { name: 'bare, headers, batched writes', url: `${bare.url}/batched`, headers: {}, pid: bare.pid },
   ];
   const runs = await interleavedRounds(sides, Number(values.rounds), Number(values.seconds));
   console.log(`${scenario.name} (${values.backend}): ${Object.keys(headers).length + 1} headers besides Content-Type (${[...Object.keys(headers), 'x-request-id'].join(', ')})`);
   sides.forEach((side, k) => console.log(`  ${side.name.padEnd(28)} ${median(runs[k]!.rps).toFixed(0).padStart(7)} req/s, ${median(runs[k]!.us).toFixed(1)} µs CPU per request`));
   const ratio = (a: number, b: number) => median(runs[a]!.rps.map((x, j) => x / runs[b]!.rps[j]!)).toFixed(2);
   console.log(`  Tessera / bare (body): ${ratio(0, 1)}×; bare with the headers / bare (body): ${ratio(2, 1)}×; Tessera / bare with the headers: ${ratio(0, 2)}×`);
+  console.log(`  bare with the headers, batched / without: ${ratio(3, 2)}×; Tessera / bare with the headers, batched: ${ratio(0, 3)}×`);
   await bare.stop();
 } finally {
   await stopChild(tessera.child);

@@ -82,6 +82,8 @@ export interface BareRoute {
   headers?: Record<string, string>;
   /** and a fresh X-Request-Id on each answer */
   requestId?: boolean;
+  /** with Tessera's write batching (src/http/plugins/write-batching.ts) */
+  batched?: boolean;
 }
 
 export async function startBare(routes: BareRoute[]): Promise<Running> {
