@@ -78,6 +78,23 @@ describe('write batching', () => {
     expect(text).toContain('{"n":"2"}');
   });
 
+  it('an answer Node refuses to write is a 500; the answers batched with it still go', async () => {
+    // Batching as the last onSend hook: the write happens inside its release.
+    app = Fastify({ logger: false });
+    registerWriteBatching(app);
+    app.get('/bad-header', (_request, reply) => {
+      reply.header('x-broken', 'line\nbreak').send({ broken: true });
+    });
+    app.get('/json/:n', (request) => ({ n: (request.params as { n: string }).n }));
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = app.server.address() as { port: number };
+    const text = await pipelined(port, ['/json/1', '/bad-header', '/json/3'], '{"n":"3"}');
+    expect(text).toContain('{"n":"1"}');
+    expect(text).toMatch(/HTTP\/1\.1 500/);
+    expect(text).not.toContain('line');
+    expect(text).toContain('{"n":"3"}');
+  });
+
   it('without it, each answer goes as soon as it is ready (the order the test above tells apart)', async () => {
     const s = await serve(false);
     app = s.app;

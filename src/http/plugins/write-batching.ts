@@ -1,6 +1,6 @@
-import type { FastifyInstance, onSendHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, onSendHookHandler } from 'fastify';
 
-type Release = (err: null, payload: unknown) => void;
+type Release = (err: Error | null, payload?: unknown) => void;
 
 /**
  * Answers ready in the same turn of the event loop are written together, at its end
@@ -16,18 +16,33 @@ type Release = (err: null, payload: unknown) => void;
 export function registerWriteBatching(app: FastifyInstance): void {
   let releases: Release[] = [];
   let payloads: unknown[] = [];
+  let replies: FastifyReply[] = [];
   const flush = () => {
-    const r = releases;
-    const p = payloads;
+    const [r, p, q] = [releases, payloads, replies];
     releases = [];
     payloads = [];
-    for (let i = 0; i < r.length; i++) r[i]!(null, p[i]);
+    replies = [];
+    for (let i = 0; i < r.length; i++) {
+      // An answer that cannot be written (a header Node refuses) fails as it would in any
+      // onSend hook, through Fastify's error handling, without stranding the rest of the batch.
+      try {
+        r[i]!(null, p[i]);
+      } catch (err) {
+        try {
+          r[i]!(err instanceof Error ? err : new Error(String(err)));
+        } catch (again) {
+          q[i]!.log.error({ err: again }, 'answer could not be written; connection closed');
+          q[i]!.raw.destroy();
+        }
+      }
+    }
   };
-  const hold: onSendHookHandler = (_request, _reply, payload, done) => {
+  const hold: onSendHookHandler = (_request, reply, payload, done) => {
     if (payload !== null && typeof payload !== 'string' && !Buffer.isBuffer(payload)) return done(null, payload);
     if (releases.length === 0) setImmediate(flush);
     releases.push(done as Release);
     payloads.push(payload);
+    replies.push(reply);
   };
   app.addHook('onSend', hold);
 }
