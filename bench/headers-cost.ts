@@ -3,8 +3,8 @@
  * Fastify route (the body's bytes and Content-Type only: `npm run bench`'s yardstick), and the
  * same bare route sending every header Tessera sent too (security headers, Cache-Control, Vary,
  * RateLimit-*, a fresh X-Request-Id each time), and that route with Tessera's write batching
- * (what batching alone gives a route that does nothing else), interleaved in rounds. Prints req/s and CPU µs
- * per request of each, and the ratios.
+ * (what batching alone gives a route that does nothing else), interleaved in rounds. Prints
+ * req/s and CPU µs per request of each, and the ratios.
  *
  *   node --import tsx bench/headers-cost.ts [--what health|me|public|own] [--backend embedded|postgres] [--rounds 6] [--seconds 2]
  */
