@@ -91,13 +91,17 @@ export class S3ObjectStorage implements ObjectStorage {
   constructor(private readonly options: S3ObjectStorageOptions) {
     this.bucket = options.bucket;
     this.sendAcl = options.publicReadAcl ?? true;
-    this.client = new S3Client({
+    // What the two clients share: the region, path-style addressing and the credentials.
+    const base = {
       region: options.region,
-      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       forcePathStyle: options.forcePathStyle ?? false,
       ...(options.accessKeyId && options.secretAccessKey
         ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
         : {}),
+    };
+    this.client = new S3Client({
+      ...base,
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: options.maxAttempts ?? 3,
@@ -108,16 +112,7 @@ export class S3ObjectStorage implements ObjectStorage {
         httpsAgent: { keepAlive: true, maxSockets: 64 },
       }),
     });
-    this.presigner = options.presignEndpoint
-      ? new S3Client({
-          region: options.region,
-          endpoint: options.presignEndpoint,
-          forcePathStyle: options.forcePathStyle ?? false,
-          ...(options.accessKeyId && options.secretAccessKey
-            ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-            : {}),
-        })
-      : this.client;
+    this.presigner = options.presignEndpoint ? new S3Client({ ...base, endpoint: options.presignEndpoint }) : this.client;
     this.publicBase = publicBaseUrl(options);
   }
 
