@@ -12,6 +12,9 @@ type Release = (err: Error | null, payload?: unknown) => void;
  * the rest find it awake (uWebSockets corks its sockets per loop turn for the same reason). An
  * answer waits at most for the requests read in the same turn; alone in its turn, it waits for
  * nothing but the hop to the loop's check phase. Streamed bodies (file downloads) are not held.
+ *
+ * A handler that `return`s the reply while it is held makes Fastify watch the response stream
+ * for its end (`Reply.then`): the hot routes send or return a value instead.
  */
 export function registerWriteBatching(app: FastifyInstance): void {
   let releases: Release[] = [];

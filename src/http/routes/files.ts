@@ -30,9 +30,6 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   // One file per request, and little else: a byte past MAX_FILE_SIZE is how "too large" shows
   // (the inspector refuses it). headerSize (busboy's, untyped here) bounds a part's headers.
   const limits = { fileSize: files.maxFileBytes + 1, files: 1, fields: 10, fieldSize: 1024, parts: 12, headerPairs: 20, headerSize: 16 * 1024 };
-  // A socket read is up to 64 KiB; with the 16 KiB defaults, every read would make the parser
-  // (highWaterMark) and the file stream (fileHwm) tell the request to wait, then resume it a
-  // tick later. With room for a few reads, the body flows through while the store keeps up.
 
   const signedIn = { onRequest: [app.authenticate] };
   const userOf = (request: FastifyRequest) => (request.auth?.kind === 'user' ? request.auth.userId : '');
@@ -42,6 +39,9 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   });
 
   await app.register(async (upload) => {
+    // A socket read is up to 64 KiB; with the 16 KiB defaults, every read would make the parser
+    // (highWaterMark) and the file stream (fileHwm) tell the request to wait, then resume it a
+    // tick later. With room for a few reads, the body flows through while the store keeps up.
     await upload.register(multipart, { limits, throwFileSizeLimit: false, highWaterMark: STREAM_HWM, fileHwm: STREAM_HWM });
     upload.post(
       '/files',
