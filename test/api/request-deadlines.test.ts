@@ -68,6 +68,13 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
   afterAll(() => t?.close());
 
   const rowsOf = (user: SignedIn) => fileRowsOf(t, user.id);
+  /** One file as multipart/form-data, written slowly, declaring `missing` bytes more than it sends: it never completes. */
+  const slowUpload = (user: SignedIn, method: 'POST' | 'PUT', path: string, content: Buffer, pace: { missing: number; pieces: number; pauseMs: number }) => {
+    const { head, contentType } = multipartFileHead('file', 'upload.png', 'image/png');
+    const body = Buffer.concat([head, content]);
+    const headers = { authorization: `Bearer ${user.accessToken}`, 'content-type': contentType, 'content-length': body.length + pace.missing };
+    return slowRequest(port, { method, path, headers, body, pieces: pace.pieces, pauseMs: pace.pauseMs });
+  };
   const heldBy = (user: SignedIn) => reservationsOf(t, user.id);
 
   it('an upload that takes twice REQUEST_TIMEOUT_MS, bytes arriving all along, is stored whole', async () => {
@@ -84,16 +91,7 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
 
   it('an upload that stops sending for UPLOAD_IDLE_TIMEOUT_MS gets 408 problem+json; no row, no bytes held', async () => {
     const user = await signedInUser(t);
-    const { head, contentType } = multipartFileHead('file', 'stalled.png', 'image/png');
-    const body = Buffer.concat([head, pngBytes(64 * 1024)]);
-    const result = await slowRequest(port, {
-      method: 'POST',
-      path: '/api/v1/files',
-      headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': contentType, 'content-length': body.length + 1_000_000 },
-      body,
-      pieces: 4,
-      pauseMs: 100,
-    });
+    const result = await slowUpload(user, 'POST', '/api/v1/files', pngBytes(64 * 1024), { missing: 1_000_000, pieces: 4, pauseMs: 100 });
     const answer = statusAndBody(result.raw);
     expect(answer.status, result.raw).toBe(408);
     expect(answer.headers).toContain('content-type: application/problem+json');
@@ -108,16 +106,8 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
 
   it('an upload still trickling at UPLOAD_TIMEOUT_MS is cut off with 408', async () => {
     const user = await signedInUser(t);
-    const { head, contentType } = multipartFileHead('file', 'endless.png', 'image/png');
-    const body = Buffer.concat([head, pngBytes(256 * 1024)]);
-    const result = await slowRequest(port, {
-      method: 'POST',
-      path: '/api/v1/files',
-      headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': contentType, 'content-length': body.length + 10 },
-      body,
-      pieces: 100, // 100 pieces, 200 ms apart: 20 s if it were let through
-      pauseMs: 200,
-    });
+    // 100 pieces, 200 ms apart: 20 s if it were let through
+    const result = await slowUpload(user, 'POST', '/api/v1/files', pngBytes(256 * 1024), { missing: 10, pieces: 100, pauseMs: 200 });
     expect(statusAndBody(result.raw).status, result.raw).toBe(408);
     expect(result.ms).toBeGreaterThan(3500);
     expect(result.ms).toBeLessThan(12_000);
@@ -145,16 +135,8 @@ describe(`request deadlines: REQUEST_TIMEOUT_MS for bodies, uploads while bytes 
 
   it('an avatar upload is an upload: it may take longer than REQUEST_TIMEOUT_MS, and a stalled one is cut with 408, the profile unchanged', async () => {
     const user = await signedInUser(t);
-    const { head, contentType } = multipartFileHead('file', 'me.png', 'image/png');
-    const body = Buffer.concat([head, Buffer.alloc(32 * 1024, 1)]);
-    const stalled = await slowRequest(port, {
-      method: 'PUT',
-      path: '/api/v1/users/me/avatar',
-      headers: { authorization: `Bearer ${user.accessToken}`, 'content-type': contentType, 'content-length': body.length + 100_000 },
-      body,
-      pieces: 16, // ~1.6 s of steady bytes: past REQUEST_TIMEOUT_MS, then silence
-      pauseMs: 100,
-    });
+    // ~1.6 s of steady bytes: past REQUEST_TIMEOUT_MS, then silence
+    const stalled = await slowUpload(user, 'PUT', '/api/v1/users/me/avatar', Buffer.alloc(32 * 1024, 1), { missing: 100_000, pieces: 16, pauseMs: 100 });
     expect(statusAndBody(stalled.raw).status, stalled.raw).toBe(408);
     expect(stalled.ms).toBeGreaterThan(2000);
     const profile = await t.app.inject({ url: '/api/v1/users/me/profile', headers: bearer(user.accessToken) });
