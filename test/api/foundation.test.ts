@@ -24,8 +24,17 @@ const probeRoutes = {
       async (request) => ({ echo: request.body }),
     );
     api.get('/probe', async () => ({ ok: true, padding: 'x'.repeat(4000) }));
+    // Two routes from one options object, the way a module registers its guarded routes.
+    api.get('/probe/shared-a', sharedOptions, async () => ({ ok: true }));
+    api.get('/probe/shared-b', sharedOptions, async () => ({ ok: true }));
   },
 };
+let sharedHookRuns = 0;
+function countingHook(_request: unknown, _reply: unknown, done: () => void) {
+  sharedHookRuns++;
+  done();
+}
+const sharedOptions = { onRequest: [countingHook] };
 
 function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; body: string }, status: number, code: string) {
   expect(res.statusCode).toBe(status);
@@ -139,6 +148,19 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(res.headers['x-frame-options']).toBe('DENY');
     expect(res.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
     expect(res.headers['strict-transport-security']).toBeUndefined();
+  });
+
+  it('routes sharing one options object each get their own hook list: plugin hooks do not pile up', async () => {
+    // @fastify/compress pushes its onRequest hook into the route's array; without a copy per
+    // route, the second route ran it twice, the tenth ten times.
+    expect(sharedOptions.onRequest).toEqual([countingHook]);
+    const routes = t.app.printRoutes({ includeHooks: true, commonPrefix: false });
+    const lists = [...routes.matchAll(/\(onRequest\) (\[.*\])/g)].map((m) => JSON.parse(m[1]!) as string[]);
+    expect(lists.length).toBeGreaterThan(50);
+    for (const list of lists) expect(list.filter((name) => name === 'onRequest()').length).toBeLessThanOrEqual(1);
+    sharedHookRuns = 0;
+    expect((await t.app.inject('/api/v1/probe/shared-b')).statusCode).toBe(200);
+    expect(sharedHookRuns).toBe(1);
   });
 
   it('bodies over 1 KB are compressed with br or gzip; small ones are not', async () => {

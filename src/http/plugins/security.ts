@@ -91,6 +91,8 @@ export function apiSecurityHeaders(full: Record<string, string>): Record<string,
   return headers;
 }
 
+const ROUTE_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend', 'onResponse', 'onTimeout', 'onError'] as const;
+
 /**
  * At the root, for every response: the request id and the security headers (one callback hook,
  * no promise, which also refuses compressed bodies and arms a body's deadline), the
@@ -128,6 +130,13 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
   // request); compressed request bodies are refused above.
   app.addHook('onRoute', (route) => {
     route.decompress ??= false;
+    // @fastify/compress pushes its hook into the route's own array. Routes registered with
+    // one shared options object (`{ onRequest: [guard] }`) would each add theirs to the same
+    // array: the n-th such route ran the compression hook n times. Each route gets a copy.
+    for (const name of ROUTE_HOOKS) {
+      const hooks = route[name];
+      if (Array.isArray(hooks)) (route as unknown as Record<string, unknown>)[name] = [...(hooks as unknown[])];
+    }
   });
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], global: true });
 }
