@@ -1,4 +1,5 @@
-import { gzipSync } from 'node:zlib';
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -27,6 +28,7 @@ const probeRoutes = {
     // Two routes from one options object, the way a module registers its guarded routes.
     api.get('/probe/shared-a', sharedOptions, async () => ({ ok: true }));
     api.get('/probe/shared-b', sharedOptions, async () => ({ ok: true }));
+    api.get('/probe/stream', async (_request, reply) => reply.type('text/plain').send(Readable.from([Buffer.from('streamed')])));
   },
 };
 let sharedHookRuns = 0;
@@ -170,6 +172,18 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(gz.headers['content-encoding']).toBe('gzip');
     const small = await t.app.inject({ url: '/health', headers: { 'accept-encoding': 'gzip, br' } });
     expect(small.headers['content-encoding']).toBeUndefined();
+    const smallApi = await t.app.inject({ url: '/api/v1/probe/shared-a', headers: { 'accept-encoding': 'gzip, br' } });
+    expect(smallApi.headers['content-encoding']).toBeUndefined();
+    expect(smallApi.json()).toEqual({ ok: true });
+    // No Accept-Encoding: the large body as it is, with its length.
+    const plain = await t.app.inject({ url: '/api/v1/probe' });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(Number(plain.headers['content-length'])).toBe(plain.rawPayload.length);
+    expect(plain.json()).toMatchObject({ ok: true });
+    // A streamed body goes through the plugin whatever its size.
+    const streamed = await t.app.inject({ url: '/api/v1/probe/stream', headers: { 'accept-encoding': 'gzip' } });
+    expect(streamed.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(streamed.rawPayload).toString()).toBe('streamed');
   });
 
   it('CORS: localhost origins are allowed in development, others are not', async () => {
