@@ -6,7 +6,7 @@
  *
  *   node --import tsx bench/ab.ts --a /path/to/other/checkout [--b .] [--what me|health|public|own]
  *                                 [--backend embedded|postgres] [--seconds 2] [--rounds 8]
- *                                 [--a-node-args "--flag …"] [--b-node-args "…"]
+ *                                 [--a-node-args "--flag …"] [--b-node-args "…"] [--env NAME=VALUE …]
  *
  * The same checkout for both, with different Node flags, measures a flag: `--a . --b-node-args …`.
  *
@@ -29,6 +29,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '8' },
     'a-node-args': { type: 'string', default: '' },
     'b-node-args': { type: 'string', default: '' },
+    env: { type: 'string', multiple: true, default: [] },
   },
 });
 if (!values.a) {
@@ -46,6 +47,11 @@ async function start(root: string, name: 'A' | 'B') {
     RATE_LIMIT_REGISTER: HIGH,
     PROFILE_UPDATE_RATE_LIMIT: HIGH,
   };
+  // --env NAME=VALUE (repeatable): a setting for both, e.g. --env LOG_LEVEL=info
+  for (const pair of values.env) {
+    const eq = pair.indexOf('=');
+    if (eq > 0) env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
   const stores = values.backend === 'postgres' ? await benchStores(`tessera_ab_${process.pid}_${name.toLowerCase()}`) : null;
   Object.assign(env, stores?.env);
   const nodeArgs = (name === 'A' ? values['a-node-args'] : values['b-node-args']).split(' ').filter(Boolean);

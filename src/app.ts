@@ -2,10 +2,11 @@ import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
 import type { Logger } from 'pino';
 import { lazyChildLogger } from './logger.js';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { TrustProxy } from './config/index.js';
 import type { Container } from './container.js';
 import { LocalObjectStorage } from './adapters/object-storage/local.js';
+import { AccessLog } from './http/access-log.js';
 import { registerAuth, registerAuthRoutes, registerDiscoveryRoutes } from './http/auth.js';
 import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
 import { metricsRoute, registerMetrics } from './http/plugins/metrics.js';
@@ -67,8 +68,8 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   const { config, logger } = container;
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    // Fastify's per-request lines are at info: below that level they are not even attempted.
-    logController: new LogController({ disableRequestLogging: !logger.isLevelEnabled('info') }),
+    // One access line per request at info; below that level not even attempted.
+    logController: new AccessLog(logger),
     genReqId: genRequestId,
     childLoggerFactory: (parent, bindings, options) => lazyChildLogger(parent as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger,
     trustProxy: trustProxyOption(config.server.trustProxy),

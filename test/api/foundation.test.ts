@@ -243,6 +243,26 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(JSON.stringify(t.logs())).not.toContain('super-secret-token');
   });
 
+  it('one access line per request, with credentials in the query redacted', async () => {
+    await t.app.inject({ url: '/api/v1/probe/shared-a?reset_token=abc123secret&page=2&code=xyz789secret', headers: { 'x-request-id': 'log-check-2' } });
+    const lines = t.logs().filter((l) => l.reqId === 'log-check-2');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      method: 'GET',
+      url: '/api/v1/probe/shared-a?reset_token=[redacted]&page=2&code=[redacted]',
+      statusCode: 200,
+      remoteAddress: '127.0.0.1',
+    });
+    expect(typeof lines[0]!.responseTime).toBe('number');
+    expect(JSON.stringify(t.logs())).not.toMatch(/abc123secret|xyz789secret/);
+    // Anything else logging the request gets the same summary, not the URL as it came.
+    t.app.log.info({ req: { method: 'GET', url: '/web/verify?token=abc123secret', ip: '10.0.0.1' } }, 'probe');
+    const probe = t.logs().find((l) => l.msg === 'probe');
+    expect(probe?.req).toEqual({ method: 'GET', url: '/web/verify?token=[redacted]', remoteAddress: '10.0.0.1' });
+  });
+
   it('oversized headers (64 KB) get a 431 problem from the socket layer, and the server keeps serving', async () => {
     await t.app.listen({ host: '127.0.0.1', port: 0 });
     const { port } = t.app.server.address() as AddressInfo;

@@ -8,6 +8,7 @@ import pino from 'pino';
 import { inject } from 'vitest';
 import { buildApp, type BuildAppOptions } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config/index.js';
+import { LOG_REDACTION } from '../../src/logger.js';
 import { buildContainer, type Container } from '../../src/container.js';
 import { openDatabase, type DatabaseHandle } from '../../src/db/database.js';
 import { BACKEND, databaseUrl, deleteRedisKeys, TEST_DATABASE_URL, TEST_REDIS_URL } from './services.js';
@@ -77,7 +78,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
 
   const lines: string[] = [];
   const logger = pino(
-    { level: config.logging.level, redact: { paths: (await import('../../src/logger.js')).REDACT_PATHS, censor: '[redacted]' } },
+    { level: config.logging.level, ...LOG_REDACTION },
     { write: (line: string) => void lines.push(line) },
   );
   const shared = options.sameStoresAs;
