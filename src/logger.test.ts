@@ -1,6 +1,11 @@
+import { spawnSync } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { LOG_REDACTION, loggableUrl, redactSecretFields } from './logger.js';
+import { LOG_REDACTION, loggableUrl, redactSecretFields, turnBufferedLog } from './logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -36,5 +41,42 @@ describe('log redaction', () => {
   it('query credentials: any parameter named like a token, code, key or secret', () => {
     expect(loggableUrl('/a?ticket=t1&x=1&api_key=k&client_secret=s&state=ok#frag')).toBe('/a?ticket=[redacted]&x=1&api_key=[redacted]&client_secret=[redacted]&state=ok#frag');
     expect(loggableUrl('/plain/path')).toBe('/plain/path');
+  });
+});
+
+describe('turn-buffered log output', () => {
+  it('lines logged in one turn are written together when it ends', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'tessera-log-'));
+    const file = path.join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const sink = turnBufferedLog(fd);
+      sink.write('{"n":1}\n');
+      sink.write('{"n":2}\n');
+      expect(readFileSync(file, 'utf8')).toBe('');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n');
+      sink.write('{"n":3}\n');
+      sink.flush();
+      expect(readFileSync(file, 'utf8')).toBe('{"n":1}\n{"n":2}\n{"n":3}\n');
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('what is logged just before process.exit is written', () => {
+    const script = [
+      "import { createLogger } from './src/logger.ts';",
+      "const log = createLogger({ logging: { level: 'info', format: 'json' }, environment: 'development', version: 't' });",
+      "for (let i = 0; i < 3; i++) log.info({ i }, 'line');",
+      "log.error('last words');",
+      'process.exit(1);',
+    ].join('\n');
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), encoding: 'utf8' });
+    expect(run.status).toBe(1);
+    const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; i?: number });
+    expect(lines.map((l) => l.msg)).toEqual(['line', 'line', 'line', 'last words']);
+    expect(lines.map((l) => l.i)).toEqual([0, 1, 2, undefined]);
   });
 });
