@@ -28,6 +28,10 @@ const probeRoutes = {
     // Two routes from one options object, the way a module registers its guarded routes.
     api.get('/probe/shared-a', sharedOptions, async () => ({ ok: true }));
     api.get('/probe/shared-b', sharedOptions, async () => ({ ok: true }));
+    api.get('/probe/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      return { ok: true };
+    });
     api.get('/probe/stream', async (_request, reply) => reply.type('text/plain').send(Readable.from([Buffer.from('streamed')])));
   },
 };
@@ -223,6 +227,24 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(res.body).toMatch(/http_requests_total\{method="GET",route="\/health",status="200"\} \d+/);
     expect(res.body).toContain('http_request_duration_seconds_bucket');
     expect(res.body).toMatch(/tessera_db_pool_connections\{state="max"\} \d+/);
+    // Counted by route template and status, timed from the request's start to its answer,
+    // streamed answers to their last byte; unmatched paths share one label.
+    const scrape = async () => (await t.app.inject({ url: '/metrics', remoteAddress: '127.0.0.1' })).body;
+    const sampleOf = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels.replace(/[{}]/g, '\\$&')}\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+    const streamed = 'method="GET",route="/api/v1/probe/stream",status="200"';
+    const streamedBefore = sampleOf(await scrape(), 'http_requests_total', streamed);
+    for (let i = 0; i < 2; i++) await t.app.inject('/api/v1/probe/slow');
+    await t.app.inject('/api/v1/probe/stream');
+    await t.app.inject('/no/such/path/at/all');
+    const after = await scrape();
+    const sample = (name: string, labels: string) => sampleOf(after, name, labels);
+    const slow = 'method="GET",route="/api/v1/probe/slow",status="200"';
+    expect(sample('http_requests_total', slow)).toBe(2);
+    expect(sample('http_request_duration_seconds_bucket', `le="0.025",${slow}`)).toBe(0);
+    expect(sample('http_request_duration_seconds_bucket', `le="1",${slow}`)).toBe(2);
+    expect(sample('http_request_duration_seconds_sum', slow)).toBeGreaterThanOrEqual(0.06);
+    expect(sample('http_requests_total', streamed)).toBe(streamedBefore + 1);
+    expect(sample('http_requests_total', 'method="GET",route="__unmatched__",status="404"')).toBeGreaterThanOrEqual(1);
     expect(res.body).toContain('tessera_process_resident_memory_bytes');
     expectProblem(await t.app.inject({ url: '/metrics', remoteAddress: '8.8.8.8' }), 403, 'metrics_forbidden');
   });
@@ -258,7 +280,7 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(typeof lines[0]!.responseTime).toBe('number');
     expect(JSON.stringify(t.logs())).not.toMatch(/abc123secret|xyz789secret/);
     // Anything else logging the request gets the same summary, not the URL as it came.
-    t.app.log.info({ req: { method: 'GET', url: '/web/verify?token=abc123secret', ip: '10.0.0.1' } }, 'probe');
+    t.container.logger.info({ req: { method: 'GET', url: '/web/verify?token=abc123secret', ip: '10.0.0.1' } }, 'probe');
     const probe = t.logs().find((l) => l.msg === 'probe');
     expect(probe?.req).toEqual({ method: 'GET', url: '/web/verify?token=[redacted]', remoteAddress: '10.0.0.1' });
   });
