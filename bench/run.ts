@@ -39,6 +39,8 @@ const COMMON_ENV = {
   AVATAR_UPLOAD_RATE_LIMIT: HIGH,
   ...FILES_ENV,
   ...REALTIME_ENV,
+  // No line per request, as behind a proxy that keeps the access log (deploy/nginx). The default,
+  // info (one access line per request), has its own row for /health.
   LOG_LEVEL: 'warn',
 };
 
@@ -78,6 +80,20 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
         row([backend, scenario.name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `median of ${r.ratios.length} adjacent pairs (${spread}); p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.oursNon2xx ? `, ${r.oursNon2xx} non-2xx or errors!` : ''}`]);
       } finally {
         await bare.stop();
+      }
+    }
+    const infoRow = `GET /health at the default LOG_LEVEL=info (one access line per request, stdout to /dev/null)`;
+    if (backend === backends[0] && (!values.only || infoRow.includes(values.only))) {
+      const logging = await startTessera({ ...env, LOG_LEVEL: 'info' });
+      const body = await (await fetch(`${logging.url}/health`)).text();
+      const bare = await startBare([{ path: '/bare', body, contentType: 'application/json; charset=utf-8' }]);
+      try {
+        const r = await compare(logging.url, bare.url, { path: '/health' }, { path: '/bare' }, seconds);
+        row([backend, infoRow, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, '', `median of ${r.ratios.length} adjacent pairs; the goal row above is at LOG_LEVEL=warn`]);
+      } finally {
+        await bare.stop();
+        await logging.stop();
+        removeDir(logging.dataDir);
       }
     }
     if (!values.only || 'login'.includes(values.only)) {
