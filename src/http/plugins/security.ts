@@ -1,7 +1,7 @@
 import compress from '@fastify/compress';
 import cors, { type FastifyCorsOptions } from '@fastify/cors';
 import helmet from 'helmet';
-import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyPluginCallback, onRequestHookHandler, onSendHookHandler } from 'fastify';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import { sendProblem } from '../problem.js';
@@ -140,6 +140,15 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
   });
   await app.register(compress, { threshold: 1024, encodings: ['br', 'gzip'], global: true });
 }
+
+/**
+ * `Cache-Control: no-store` on every answer of a scope whose routes did not set their own: what
+ * they answer is about a person (profiles, files), and a shared cache must not keep it.
+ */
+export const noStoreUnlessSet: onSendHookHandler = (_request, reply, payload, done) => {
+  if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+  done(null, payload);
+};
 
 /**
  * CORS (allow-list ALLOWED_ORIGINS), registered in the scopes a browser on another origin may

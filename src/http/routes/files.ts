@@ -8,6 +8,7 @@ import type { FileView } from '../../modules/files/files.service.js';
 import { etagMatches, ifRangeAllows, parseRange } from '../conditional-get.js';
 import { requestContext } from '../request-context.js';
 import { DuplicatesQuery, DuplicatesResponse, FileIdParams, FileSchema, FilesListQuery, FilesPageResponse, RenameFileBody, UsageResponse } from '../schemas/files.js';
+import { noStoreUnlessSet } from '../plugins/security.js';
 
 const tags = ['files'];
 const security = [{ bearerAuth: [] }];
@@ -34,9 +35,7 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   const signedIn = { onRequest: [app.authenticate] };
   const userOf = (request: FastifyRequest) => (request.auth?.kind === 'user' ? request.auth.userId : '');
 
-  app.addHook('onSend', async (_request, reply) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-  });
+  app.addHook('onSend', noStoreUnlessSet);
 
   await app.register(async (upload) => {
     // A socket read is up to 64 KiB; with the 16 KiB defaults, every read would make the parser

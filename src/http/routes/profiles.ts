@@ -4,6 +4,7 @@ import type { Static } from 'typebox';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
 import { readSingleFile, singleFileMultipartLimits } from '../file-upload.js';
+import { noStoreUnlessSet } from '../plugins/security.js';
 import {
   AvatarResponse,
   PreferencesPatchBody,
@@ -42,10 +43,7 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
   const anyone = { onRequest: [app.authenticateOptional] };
   const profileUpdateLimit = { rateLimit: ['profileUpdate' as const] };
 
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
-  });
+  app.addHook('onSend', noStoreUnlessSet);
 
   app.get(
     '/users/me/profile',
