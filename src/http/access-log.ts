@@ -1,6 +1,6 @@
 import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { loggableUrl } from '../logger.js';
+import { requestSummary } from '../logger.js';
 
 /**
  * Request logging at `info`: one access line per request when it has been answered, instead of
@@ -22,14 +22,8 @@ export class AccessLog extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (this.isLogDisabled(request)) return;
-    const line = {
-      reqId: request.id,
-      method: request.method,
-      url: loggableUrl(request.url),
-      statusCode: reply.statusCode,
-      responseTime: reply.elapsedTime,
-      remoteAddress: request.ip,
-    };
+    // The request as every log line shows it (method, redacted URL, client address), flat.
+    const line = { reqId: request.id, ...requestSummary(request), statusCode: reply.statusCode, responseTime: reply.elapsedTime };
     if (error) this.logger.error({ ...line, err: error }, 'request errored');
     else this.logger.info(line, 'request completed');
   }
