@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { clientCredentials, inForceLatency, loginVsHash, refreshRotations } from './auth.js';
 import { benchAvatars } from './avatars.js';
 import { benchDownload, benchLocalUpload, benchS3Upload, FILES_ENV } from './files.js';
-import { compare } from './load.js';
+import { compare, type LoadRequest } from './load.js';
 import { benchWeb } from './web.js';
 import { fmt, median, type Cells } from './measure.js';
 import { benchRealtime, REALTIME_ENV } from './realtime.js';
@@ -49,6 +49,24 @@ function row(cells: (string | number)[]) {
   console.log(line);
 }
 
+/**
+ * One same-bytes row: what Tessera answers `req` with is captured, a bare Fastify route serves
+ * exactly those bytes, and the two are loaded in adjacent pairs (`compare`).
+ */
+async function sameBytesRow(backend: string, name: string, goal: number, baseUrl: string, req: LoadRequest, note = '') {
+  const sample = await fetch(baseUrl + req.path, { method: req.method ?? 'GET', headers: req.headers ?? {}, body: req.body ?? null });
+  const body = await sample.text();
+  const bare = await startBare([{ path: '/bare', body, contentType: sample.headers.get('content-type') ?? 'application/json' }]);
+  try {
+    const r = await compare(baseUrl, bare.url, req, { path: '/bare' }, seconds);
+    const verdict = goal ? (r.ratio >= goal ? `≥ ${goal} ✓` : `< ${goal} ✗`) : '';
+    const spread = `pairs ${fmt(r.ratios[0]!, 2)}–${fmt(r.ratios[r.ratios.length - 1]!, 2)}×`;
+    row([backend, name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `median of ${r.ratios.length} adjacent pairs (${spread}); p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.oursNon2xx ? `, ${r.oursNon2xx} non-2xx or errors!` : ''}${note}`]);
+  } finally {
+    await bare.stop();
+  }
+}
+
 async function benchBackend(backend: 'embedded' | 'postgres') {
   // This run's own database and keys: two benches at once (or one beside bench/ab.ts) never share them.
   const stores = backend === 'postgres' ? await benchStores(`tessera_bench_${process.pid}`) : null;
@@ -68,30 +86,14 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
   try {
     for (const scenario of SCENARIOS) {
       if (values.only && !scenario.name.includes(values.only)) continue;
-      const req = await scenario.prepare(tessera.url);
-      // Capture exactly what Tessera answers, and have the yardstick serve those bytes.
-      const sample = await fetch(tessera.url + req.path, { method: req.method ?? 'GET', headers: req.headers ?? {}, body: req.body ?? null });
-      const body = await sample.text();
-      const bare = await startBare([{ path: '/bare', body, contentType: sample.headers.get('content-type') ?? 'application/json' }]);
-      try {
-        const r = await compare(tessera.url, bare.url, req, { path: '/bare' }, seconds);
-        const verdict = scenario.goal ? (r.ratio >= scenario.goal ? `≥ ${scenario.goal} ✓` : `< ${scenario.goal} ✗`) : '';
-        const spread = `pairs ${fmt(r.ratios[0]!, 2)}–${fmt(r.ratios[r.ratios.length - 1]!, 2)}×`;
-        row([backend, scenario.name, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, verdict, `median of ${r.ratios.length} adjacent pairs (${spread}); p99 ${r.ours.p99} ms vs ${r.bare.p99} ms${r.oursNon2xx ? `, ${r.oursNon2xx} non-2xx or errors!` : ''}`]);
-      } finally {
-        await bare.stop();
-      }
+      await sameBytesRow(backend, scenario.name, scenario.goal, tessera.url, await scenario.prepare(tessera.url));
     }
     const infoRow = `GET /health at the default LOG_LEVEL=info (one access line per request, stdout to /dev/null)`;
     if (backend === backends[0] && (!values.only || infoRow.includes(values.only))) {
       const logging = await startTessera({ ...env, LOG_LEVEL: 'info' });
-      const body = await (await fetch(`${logging.url}/health`)).text();
-      const bare = await startBare([{ path: '/bare', body, contentType: 'application/json; charset=utf-8' }]);
       try {
-        const r = await compare(logging.url, bare.url, { path: '/health' }, { path: '/bare' }, seconds);
-        row([backend, infoRow, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} req/s`, `${fmt(r.ratio, 2)}×`, '', `median of ${r.ratios.length} adjacent pairs; the goal row above is at LOG_LEVEL=warn`]);
+        await sameBytesRow(backend, infoRow, 0, logging.url, { path: '/health' }, '; the goal row above is at LOG_LEVEL=warn');
       } finally {
-        await bare.stop();
         await logging.stop();
         removeDir(logging.dataDir);
       }
