@@ -36,11 +36,20 @@ export async function load(baseUrl: string, req: LoadRequest, seconds: number, c
   };
 }
 
-const PAIRS = 6;
-
 /** The run whose rate is the median of `runs` (the lower middle one for an even count). */
 function medianRun(runs: LoadResult[]): LoadResult {
   return [...runs].sort((x, y) => x.rps - y.rps)[Math.floor((runs.length - 1) / 2)]!;
+}
+
+export interface CompareOptions {
+  /** concurrent connections of each run (10) */
+  connections?: number;
+  /** adjacent pairs (6) */
+  pairs?: number;
+  /** seconds of each run (`seconds / 2`, at least 1) */
+  each?: number;
+  /** warm-up seconds of ours and of the yardstick before the pairs (1 and 1) */
+  warm?: { ours: number; bare: number };
 }
 
 /**
@@ -50,29 +59,30 @@ function medianRun(runs: LoadResult[]): LoadResult {
  * moment, so its ratio does not (the better-of-two of earlier sessions compared moments).
  * Rates and latencies shown are each side's median run.
  */
-export async function compare(ours: string, bare: string, req: LoadRequest, bareReq: LoadRequest, seconds: number) {
-  await load(ours, req, 1);
-  await load(bare, bareReq, 1);
-  const each = Math.max(1, seconds / 2);
+export async function compare(ours: string, bare: string, req: LoadRequest, bareReq: LoadRequest, seconds: number, options: CompareOptions = {}) {
+  const { connections = 10, pairs = 6, each = Math.max(1, seconds / 2), warm = { ours: 1, bare: 1 } } = options;
+  await load(ours, req, warm.ours, connections);
+  await load(bare, bareReq, warm.bare, connections);
   const a: LoadResult[] = [];
   const b: LoadResult[] = [];
   const ratios: number[] = [];
-  for (let i = 0; i < PAIRS; i++) {
+  for (let i = 0; i < pairs; i++) {
     let x: LoadResult;
     let y: LoadResult;
     if (i % 2 === 0) {
-      x = await load(ours, req, each);
-      y = await load(bare, bareReq, each);
+      x = await load(ours, req, each, connections);
+      y = await load(bare, bareReq, each, connections);
     } else {
-      y = await load(bare, bareReq, each);
-      x = await load(ours, req, each);
+      y = await load(bare, bareReq, each, connections);
+      x = await load(ours, req, each, connections);
     }
     a.push(x);
     b.push(y);
     ratios.push(x.rps / y.rps);
   }
   ratios.sort((p, q) => p - q);
-  const ratio = (ratios[PAIRS / 2 - 1]! + ratios[PAIRS / 2]!) / 2;
+  const mid = Math.floor(pairs / 2);
+  const ratio = pairs % 2 ? ratios[mid]! : (ratios[mid - 1]! + ratios[mid]!) / 2;
   const oursNon2xx = a.reduce((n, r) => n + r.non2xx + r.errors, 0);
   return { ours: medianRun(a), bare: medianRun(b), ratio, ratios, oursNon2xx };
 }
