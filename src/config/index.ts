@@ -67,7 +67,7 @@ export interface Config {
     lockoutMinutes: number;
     requireEmailVerification: boolean;
     registrationEnumerationSafe: boolean;
-    argon2: { memoryKiB: number; iterations: number; parallelism: number };
+    argon2: { memoryKiB: number; iterations: number; parallelism: number; threads: number; nice: number };
   };
   password: {
     minLength: number;
@@ -243,6 +243,10 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
         memoryKiB: r.int('ARGON2_MEMORY_KIB', 19_456, { min: 1024 }),
         iterations: r.int('ARGON2_ITERATIONS', 2, { min: 1 }),
         parallelism: r.int('ARGON2_PARALLELISM', 1, { min: 1, max: 16 }),
+        // Hashes at once (as libuv's default pool of 4), each on a thread of its own, and how
+        // far below the event loop they run (Linux nice; 0: same priority): hash-threads.ts.
+        threads: r.int('ARGON2_THREADS', 4, { min: 1, max: 64 }),
+        nice: r.int('ARGON2_NICE', 10, { min: 0, max: 19 }),
       },
     },
     password: {

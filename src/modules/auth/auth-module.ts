@@ -111,6 +111,7 @@ export function createAuthModule(deps: AuthDependencies) {
     async close(): Promise<void> {
       await unsubscribe?.();
       await mail.drain();
+      await hasher.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { hash, verify } from '@node-rs/argon2';
 import type { Config } from '../../config/index.js';
+import { Argon2InputError, Argon2Threads } from './hash-threads.js';
 
 /**
  * NIST SP 800-63B asks for Unicode normalisation before hashing, so the same password typed on
@@ -13,11 +13,17 @@ export function normalisePassword(password: string): string {
 // Algorithm.Argon2id of @node-rs/argon2 (an ambient const enum, which isolated modules cannot read).
 const ARGON2ID = 2;
 
-/** argon2id with the configured (OWASP) parameters; verification of a dummy hash for unknown users. */
+/**
+ * argon2id with the configured (OWASP) parameters, on ARGON2_THREADS threads below the event
+ * loop's priority (hash-threads.ts); verification of a dummy hash for unknown users.
+ */
 export class PasswordHasher {
   private dummyHash: Promise<string> | null = null;
+  private readonly threads: Argon2Threads;
 
-  constructor(private readonly params: Config['auth']['argon2']) {}
+  constructor(private readonly params: Config['auth']['argon2']) {
+    this.threads = new Argon2Threads(params.threads, params.nice);
+  }
 
   private options() {
     return {
@@ -29,15 +35,23 @@ export class PasswordHasher {
   }
 
   hash(password: string): Promise<string> {
-    return hash(normalisePassword(password), this.options());
+    return this.threads.hash(normalisePassword(password), this.options());
   }
 
   async verify(storedHash: string, password: string): Promise<boolean> {
     try {
-      return await verify(storedHash, normalisePassword(password));
-    } catch {
-      return false; // a malformed stored hash never signs anyone in
+      return await this.threads.verify(storedHash, normalisePassword(password));
+    } catch (err) {
+      // A malformed stored hash never signs anyone in; a hashing thread that failed is an
+      // error (never a wrong password, which would count towards a lockout).
+      if (err instanceof Argon2InputError) return false;
+      throw err;
     }
+  }
+
+  /** Stops the hashing threads. */
+  close(): Promise<void> {
+    return this.threads.close();
   }
 
   /**
