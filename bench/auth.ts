@@ -61,8 +61,9 @@ export async function startBareArgon2(password: string): Promise<Running> {
 export const LOGIN_WARM_SECONDS = 20;
 
 /**
- * Login throughput against the hash-only yardstick, both at 4 concurrent requests (the hash
- * runs on libuv's pool of 4 threads in both servers).
+ * Login throughput against the hash-only yardstick, both at 4 concurrent requests (4 hashes at
+ * once in both servers: Tessera's ARGON2_THREADS hashing threads, libuv's pool of 4 in the
+ * yardstick).
  *
  * At ~100 logins/s the login path's JavaScript takes tens of seconds to reach V8's optimising
  * tier: on a fresh server the main thread spent 2.45 ms per login in the first 4 s and 1.57 ms
