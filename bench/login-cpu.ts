@@ -1,6 +1,6 @@
 /**
  * Where a password login's CPU goes, against the hash-only yardstick: CPU per login by thread
- * (the main thread; the others: libuv's pool running argon2id, V8's helpers) from
+ * (the main thread; the others: the hashing threads running argon2id, V8's helpers) from
  * /proc/<pid>/task/*\/stat, and PostgreSQL + Redis from their processes.
  *
  *   node --import tsx bench/login-cpu.ts [--backend embedded|postgres] [--seconds 4]

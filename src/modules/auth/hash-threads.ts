@@ -63,8 +63,9 @@ const IDLE_MS = 60_000;
  * at the event loop's own priority, so every other request — a profile read, a token check —
  * waited for a time slice behind them. Here the hashes run on `size` worker threads at nice
  * `nice` (Linux): whenever the event loop or PostgreSQL has work, the kernel runs it first, and
- * the hashes take the rest. Measured on 2 vCPUs under 115–123 sign-ins/s: profile reads made
- * alongside answered at p99 3–11 ms instead of 10–32 ms, with the same sign-in rate.
+ * the hashes take the rest. Measured on 2 vCPUs under 135–150 sign-ins/s (bench/login-neighbours.ts):
+ * profile reads made alongside answered at p90 0–2 ms instead of 3–6 ms, with the same sign-in
+ * rate; p99 stayed noisy on both sides (3–19 ms against 7–14 ms).
  *
  * Threads start on first use, each takes one job at a time, and an idle thread neither keeps the
  * process alive nor stays longer than a minute (each holds ~9 MB; starting one takes a few ms).
