@@ -138,8 +138,7 @@ export class Argon2Threads {
       if (thread.current === null) {
         thread.idleTimer = setTimeout(() => {
           // Out of the pool first, so no job is handed to a thread that is ending.
-          const i = this.threads.indexOf(thread);
-          if (i >= 0) this.threads.splice(i, 1);
+          this.drop(thread);
           void worker.terminate();
         }, this.idleMs);
         thread.idleTimer.unref();
@@ -147,8 +146,7 @@ export class Argon2Threads {
     });
     const gone = (err: Error) => {
       if (thread.idleTimer) clearTimeout(thread.idleTimer);
-      const i = this.threads.indexOf(thread);
-      if (i >= 0) this.threads.splice(i, 1);
+      this.drop(thread);
       const pending = thread.current;
       thread.current = null;
       pending?.reject(err);
@@ -158,5 +156,11 @@ export class Argon2Threads {
     worker.on('exit', (code) => gone(new Error(`a password hashing thread stopped (exit code ${code})`)));
     this.threads.push(thread);
     return thread;
+  }
+
+  /** Takes a thread out of the pool (once it is ending, or has ended). */
+  private drop(thread: Thread): void {
+    const i = this.threads.indexOf(thread);
+    if (i >= 0) this.threads.splice(i, 1);
   }
 }
