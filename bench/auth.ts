@@ -1,6 +1,7 @@
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { compare, load } from './load.js';
@@ -37,7 +38,9 @@ export async function startBareArgon2(password: string): Promise<Running> {
   const port = await freePort();
   const child = fork(path.join(ROOT, 'bench/bare-argon2.ts'), [], {
     execArgv: ['--import', 'tsx'],
-    env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, ...(process.env.UV_THREADPOOL_SIZE ? { UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE } : {}) },
+    // One hash at a time per core, as Tessera's ARGON2_THREADS default: on 2 vCPUs libuv's default
+    // pool of 4 made the yardstick itself 5–9 % slower (each hash time-sliced with three others).
+    env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(availableParallelism()) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {
@@ -61,9 +64,9 @@ export async function startBareArgon2(password: string): Promise<Running> {
 export const LOGIN_WARM_SECONDS = 20;
 
 /**
- * Login throughput against the hash-only yardstick, both at 4 concurrent requests (4 hashes at
- * once in both servers: Tessera's ARGON2_THREADS hashing threads, libuv's pool of 4 in the
- * yardstick).
+ * Login throughput against the hash-only yardstick, both at 4 concurrent requests and one hash
+ * at a time per core in both servers (Tessera's ARGON2_THREADS hashing threads; libuv's pool,
+ * sized to the cores, in the yardstick).
  *
  * At ~100 logins/s the login path's JavaScript takes tens of seconds to reach V8's optimising
  * tier: on a fresh server the main thread spent 2.45 ms per login in the first 4 s and 1.57 ms

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import ipaddr from 'ipaddr.js';
 import { EnvReader, rate, type Env, type RateRule } from './env-reader.js';
@@ -243,9 +244,10 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
         memoryKiB: r.int('ARGON2_MEMORY_KIB', 19_456, { min: 1024 }),
         iterations: r.int('ARGON2_ITERATIONS', 2, { min: 1 }),
         parallelism: r.int('ARGON2_PARALLELISM', 1, { min: 1, max: 16 }),
-        // Hashes at once (as libuv's default pool of 4), each on a thread of its own, and how
-        // far below the event loop they run (Linux nice; 0: same priority): hash-threads.ts.
-        threads: r.int('ARGON2_THREADS', 4, { min: 1, max: 64 }),
+        // Hashes at once, each on a thread of its own (one per core: more only time-slice the
+        // cores between memory-hard hashes), and how far below the event loop they run (Linux
+        // nice; 0: same priority): hash-threads.ts.
+        threads: r.int('ARGON2_THREADS', availableParallelism(), { min: 1, max: 64 }),
         nice: r.int('ARGON2_NICE', 10, { min: 0, max: 19 }),
       },
     },
