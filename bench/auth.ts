@@ -39,7 +39,7 @@ export async function startBareArgon2(password: string): Promise<Running> {
   const child = fork(path.join(ROOT, 'bench/bare-argon2.ts'), [], {
     execArgv: ['--import', 'tsx'],
     // One hash at a time per core, as Tessera's ARGON2_THREADS default: on 2 vCPUs libuv's default
-    // pool of 4 made the yardstick itself 5–9 % slower (each hash time-sliced with three others).
+    // pool of 4 made the yardstick itself up to 9 % slower (four pairs, 0–9 %: each hash time-sliced with three others).
     env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(availableParallelism()) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

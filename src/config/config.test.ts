@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, readConfig } from './index.js';
+import { ARGON2_MAX_THREADS, ConfigError, loadConfig, readConfig } from './index.js';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -20,7 +20,7 @@ describe('loadConfig', () => {
     expect(c.server).toMatchObject({ host: '0.0.0.0', port: 8000, publicUrl: 'http://localhost:8000', apiPrefix: '/api/v1', allowedHosts: null, docsUrl: '/docs', hsts: false, trustProxy: false });
     expect(c.database).toMatchObject({ url: null, poolSize: 5, maxOverflow: 10, migrateOnStart: true });
     expect(c.redis.url).toBeNull();
-    expect(c.auth.argon2).toEqual({ memoryKiB: 19_456, iterations: 2, parallelism: 1, threads: availableParallelism(), nice: 10 });
+    expect(c.auth.argon2).toEqual({ memoryKiB: 19_456, iterations: 2, parallelism: 1, threads: Math.min(availableParallelism(), ARGON2_MAX_THREADS), nice: 10 });
     expect(c.auth).toMatchObject({ algorithm: 'EdDSA', issuer: 'http://localhost:8000', accessTokenMinutes: 15, refreshTokenDays: 30, serviceTokenMinutes: 15, maxLoginAttempts: 5, lockoutMinutes: 30, refreshReuseIntervalSeconds: 10 });
     expect(c.password).toMatchObject({ minLength: 12, maxLength: 128, preventReuseCount: 10, maxAgeDays: 90 });
     expect(c.profiles).toMatchObject({ maxDisplayNameLength: 100, maxBioLength: 500, cacheTtlSeconds: 300, defaultVisibility: 'public', defaultShowEmail: false, defaultShowActivity: true });

@@ -137,6 +137,8 @@ export class ConfigError extends Error {
 }
 
 // Loopback and private ranges (seed 003's nginx allows 10/8, 172.16/12, 192.168/16 for /metrics).
+/** The most hashing threads ARGON2_THREADS may ask for, and the ceiling of its per-core default. */
+export const ARGON2_MAX_THREADS = 64;
 const DEFAULT_METRICS_ALLOW = ['127.0.0.0/8', '::1/128', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'];
 
 /** Reads every setting once; throws ConfigError naming every bad variable. */
@@ -244,10 +246,10 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
         memoryKiB: r.int('ARGON2_MEMORY_KIB', 19_456, { min: 1024 }),
         iterations: r.int('ARGON2_ITERATIONS', 2, { min: 1 }),
         parallelism: r.int('ARGON2_PARALLELISM', 1, { min: 1, max: 16 }),
-        // Hashes at once, each on a thread of its own (one per core: more only time-slice the
-        // cores between memory-hard hashes), and how far below the event loop they run (Linux
-        // nice; 0: same priority): hash-threads.ts.
-        threads: r.int('ARGON2_THREADS', availableParallelism(), { min: 1, max: 64 }),
+        // Hashes at once, each on a thread of its own (one per core, up to the setting's bound:
+        // more only time-slice the cores between memory-hard hashes), and how far below the
+        // event loop they run (Linux nice; 0: same priority): hash-threads.ts.
+        threads: r.int('ARGON2_THREADS', Math.min(availableParallelism(), ARGON2_MAX_THREADS), { min: 1, max: ARGON2_MAX_THREADS }),
         nice: r.int('ARGON2_NICE', 10, { min: 0, max: 19 }),
       },
     },
