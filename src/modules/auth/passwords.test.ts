@@ -72,7 +72,9 @@ describe('password hashing', () => {
   });
 
   it('a thread idle for its time ends, and the next job starts another', async () => {
-    const pool = new Argon2Threads(2, 0, 50);
+    // Idle time long enough that the first thread cannot end before the second hash returns on
+    // a loaded machine (50 ms did, under the full suite), short enough to wait for.
+    const pool = new Argon2Threads(2, 0, 1000);
     const options = { algorithm: 2, memoryCost: 1024, timeCost: 1, parallelism: 1 };
     try {
       await Promise.all([pool.hash('one-Pass-2024!', options), pool.hash('two-Pass-2024!', options)]);
