@@ -58,7 +58,10 @@ describe('password hashing', () => {
   });
 
   it('a hashing thread that dies fails its job with an error, not a wrong password, and the next job gets a new thread', async () => {
-    const pool = new PasswordHasher({ ...CHEAP, threads: 1, nice: 0 });
+    // A costly hash (64 MiB, 3 passes: a few hundred ms to verify), so the thread is still inside
+    // the job when it is terminated; with the cheap parameters the verification could finish and
+    // answer before the termination took hold (it did once, in CI).
+    const pool = new PasswordHasher({ memoryKiB: 65_536, iterations: 3, parallelism: 1, threads: 1, nice: 0 });
     try {
       const hash = await pool.hash('Right-Pass-2024!');
       const threads = (pool as unknown as { threads: { threads: { worker: { terminate(): Promise<number> } }[] } }).threads;
