@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppError, FieldError } from '../errors/app-error.js';
 import { ERROR_CODES, type ErrorCode } from '../errors/codes.js';
@@ -38,10 +39,22 @@ export function problemFor(error: AppError, requestId: string, instance?: string
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
+  // A WebSocket upgrade refused before its route's hooks ran (a root check, an unknown path):
+  // its socket left Node's HTTP server when the upgrade began, so nothing else would close it
+  // (@fastify/websocket closes those of its own routes). It ends once the answer is written.
+  if (request.raw.headers.upgrade !== undefined) endAfterAnswer(request, reply);
   return reply
     .code(error.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send(problemFor(error, request.id, request.url.split('?')[0]));
+}
+
+function endAfterAnswer(request: FastifyRequest, reply: FastifyReply): void {
+  const socket = request.raw.socket as Partial<Socket> | undefined;
+  if (!socket || socket.destroyed) return;
+  reply.header('connection', 'close');
+  // destroySoon: the answer flushed, then closed (a test's injected stream has only destroy).
+  reply.raw.once('finish', () => (typeof socket.destroySoon === 'function' ? socket.destroySoon() : socket.destroy?.()));
 }
 
 /** The code for a bare HTTP status raised by Fastify or a plugin. */

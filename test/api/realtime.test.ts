@@ -79,6 +79,30 @@ describe(`realtime events over WebSocket (${BACKEND})`, () => {
       }
     });
 
+    it('an upgrade refused before its route runs (an unknown path, a root check) is answered, then its connection closed', async () => {
+      // The socket leaves Node's HTTP server when an upgrade begins: a refusal that no route of
+      // @fastify/websocket saw used to leave it open (half-open after the client's FIN), and
+      // the server's close waited for it.
+      const port = Number(new URL(await wsBase(t)).port);
+      for (const [path, status] of [['/api/v1/nothing-here', 404]] as const) {
+        const raw = tcpConnect({ host: '127.0.0.1', port });
+        raw.on('error', () => undefined);
+        let answer = '';
+        raw.on('data', (c: Buffer) => (answer += String(c)));
+        const ended = new Promise<void>((resolve) => raw.once('end', () => resolve()));
+        raw.write(
+          `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+            `Sec-WebSocket-Key: ${Buffer.from('0123456789abcdef').toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
+        );
+        // The client never closes: the server must.
+        const timeout = new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3_000));
+        expect(await Promise.race([ended.then(() => 'ended' as const), timeout]), path).toBe('ended');
+        expect(answer, path).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+        expect(answer).toMatch(/content-type: application\/problem\+json/i);
+        raw.destroy();
+      }
+    });
+
     it('garbage, empty and oversized tickets are 401, never a 500', async () => {
       for (const bad of ['nope', '', 'wst_' + 'a'.repeat(43), 'x'.repeat(5000), '%00%ff']) {
         const r = await refusal(t, `?ticket=${bad}`);
