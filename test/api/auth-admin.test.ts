@@ -97,6 +97,11 @@ describe(`admin (${BACKEND})`, () => {
     expectProblem(await as(admin, 'DELETE', `/admin/clients/${body.client_id}`), 404, 'client_not_found');
     expectProblem(await as(admin, 'POST', '/admin/clients', { name: 'Bad', scopes: ['has space'] }), 422, 'validation_failed');
     expectProblem(await as(admin, 'POST', '/admin/clients', { name: 'Bad' }), 422, 'validation_failed');
+    // A NUL once reached the insert and answered 500.
+    for (const name of ['Bad\u0000name', 'Bad\u001b[31m']) {
+      const bad = expectProblem(await as(admin, 'POST', '/admin/clients', { name, scopes: ['billing:read'] }), 422, 'validation_failed');
+      expect(bad.errors).toEqual([{ field: 'name', message: 'must not contain control characters' }]);
+    }
   });
 
   it('every admin action is audit-logged with the admin as actor', async () => {

@@ -82,12 +82,18 @@ describe(`OAuth 2.0 endpoints (${BACKEND})`, () => {
       { body: form({ grant_type: 'client_credentials' }), headers: { authorization: 'Basic !!!' } },
       { body: form({ grant_type: 'client_credentials' }), headers: { authorization: `Basic ${Buffer.from('no-colon').toString('base64')}` } },
       { body: form({ grant_type: 'client_credentials' }), headers: { authorization: 'Bearer abc' } },
+      // A client_id outside RFC 6749's VSCHARs names no client (a NUL once failed the lookup: 500).
+      { body: form({ grant_type: 'client_credentials' }), headers: { authorization: basic('tsc_\u0000x', svc.client_secret) } },
+      { body: form({ grant_type: 'client_credentials' }), headers: { authorization: basic('tsc_é\u0007', svc.client_secret) } },
     ];
     for (const c of cases) {
       const res = await token(c.body, c.headers);
       expectOAuthError(res, 401, 'invalid_client');
       expect(res.headers['www-authenticate']).toMatch(/^Basic /);
     }
+    // The failure is audited, the NUL written escaped.
+    const failed = (await t.container.auth.auditEvents.list({ limit: 500 })).filter((e) => e.event === 'client_credentials.failed').map((e) => e.client_id);
+    expect(failed).toContain('tsc_\\u0000x');
   });
 
   it('malformed requests: invalid_request / unsupported_grant_type, never problem+json or 500', async () => {
@@ -101,6 +107,20 @@ describe(`OAuth 2.0 endpoints (${BACKEND})`, () => {
       400,
       'invalid_request',
     );
+    // A NUL in any parameter (name or value) of the three endpoints; it once reached the database.
+    for (const [path, body] of [
+      ['token', 'grant_type=password&username=a%00b%40example.com&password=x'],
+      ['token', 'grant_type=client_credentials&client_id=tsc_%00&client_secret=x'],
+      ['token', 'grant_type=refresh_token&refresh_token=a%00b'],
+      ['token', 'grant_type=client_credentials&scope=a%00'],
+      ['introspect', `token=a%00b&client_id=${encodeURIComponent(svc.client_id)}&client_secret=${encodeURIComponent(svc.client_secret)}`],
+      ['revoke', 'token=x&client_id=tsc_%00&client_secret=x'],
+      ['token', 'grant_type=password&a%00=1'],
+    ] as const) {
+      const res = await post(path, body);
+      expectOAuthError(res, 400, 'invalid_request');
+      expect((res.json() as { error_description: string }).error_description).toMatch(/%00/);
+    }
     const json = await t.app.inject({ method: 'POST', url: '/api/v1/auth/token', payload: { grant_type: 'password' } });
     expectOAuthError(json, 400, 'invalid_request');
     const huge = await token(form({ grant_type: 'password', username: 'a@example.com', password: 'x'.repeat(200_000) }));

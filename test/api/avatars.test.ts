@@ -269,7 +269,6 @@ describe(`avatars on local storage (${BACKEND})`, () => {
         '/uploads/../../../../etc/passwd',
         '/uploads/%2e%2e/%2e%2e/%2e%2e/etc/passwd',
         '/uploads/avatars/..%2f..%2f..%2fetc%2fpasswd',
-        '/uploads/avatars/%00',
         '/uploads/.hidden',
         '/uploads/',
         '/uploads/avatars/nothing-here.webp',
@@ -279,6 +278,8 @@ describe(`avatars on local storage (${BACKEND})`, () => {
         expect(res.statusCode, url).toBe(404);
         expect(res.body).not.toContain('root:');
       }
+      // No path holds a NUL: refused before any route runs.
+      expectProblem(await t.app.inject('/uploads/avatars/%00'), 400, 'bad_request');
     });
   });
 

@@ -3,6 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
+import { sql } from 'kysely';
 import { Type } from 'typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BACKEND } from '../helpers/services.js';
@@ -25,6 +26,12 @@ const probeRoutes = {
       async (request) => ({ echo: request.body }),
     );
     api.get('/probe', async () => ({ ok: true, padding: 'x'.repeat(4000) }));
+    // Hands the text to the database as it came (no check of its own on the way in).
+    api.post('/probe/store', { schema: { body: Type.Object({ text: Type.String(), as: Type.Union([Type.Literal('text'), Type.Literal('jsonb')]) }) } }, async (request) => {
+      const { text, as } = request.body as { text: string; as: 'text' | 'jsonb' };
+      await storeInDatabase(text, as);
+      return { ok: true };
+    });
     // Two routes from one options object, the way a module registers its guarded routes.
     api.get('/probe/shared-a', sharedOptions, async () => ({ ok: true }));
     api.get('/probe/shared-b', sharedOptions, async () => ({ ok: true }));
@@ -35,6 +42,7 @@ const probeRoutes = {
     api.get('/probe/stream', async (_request, reply) => reply.type('text/plain').send(Readable.from([Buffer.from('streamed')])));
   },
 };
+let storeInDatabase: (text: string, as: 'text' | 'jsonb') => Promise<unknown> = async () => undefined;
 let sharedHookRuns = 0;
 function countingHook(_request: unknown, _reply: unknown, done: () => void) {
   sharedHookRuns++;
@@ -57,6 +65,8 @@ describe(`HTTP core (${BACKEND})`, () => {
   let t: TestApp;
   beforeAll(async () => {
     t = await createTestApp(probeRoutes);
+    const db = t.container.database.db;
+    storeInDatabase = (text, as) => (as === 'text' ? sql`select ${text}::text as v` : sql`select ${text}::jsonb as v`).execute(db);
   });
   afterAll(() => t?.close());
 
@@ -102,6 +112,24 @@ describe(`HTTP core (${BACKEND})`, () => {
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(res.body).not.toContain('root:');
     }
+  });
+
+  it('a NUL (%00) anywhere in the URL is a 400 problem before any route runs (PostgreSQL text cannot hold one)', async () => {
+    // GET /users?q=%00 once reached the search query and answered 500.
+    for (const url of ['/api/v1/users?q=a%00', '/api/v1/users?q=a&cursor=%00', '/api/v1/users/%00/profile', '/api/v1/files/a%00b', '/api/v1/probe%00', '/health?x=%00']) {
+      const body = expectProblem(await t.app.inject(url), 400, 'bad_request');
+      expect(body.detail).toMatch(/%00/);
+    }
+    // %0 followed by other digits is an ordinary escape.
+    expect((await t.app.inject('/api/v1/users?q=a%01')).statusCode).toBe(200);
+  });
+
+  it('text the database refuses (a NUL in text, \\u0000 in jsonb) that no check caught is a 400 problem, not a 500', async () => {
+    const store = (text: string, as: string) => t.app.inject({ method: 'POST', url: '/api/v1/probe/store', payload: { text, as } });
+    expect((await store('fine', 'text')).statusCode).toBe(200);
+    expectProblem(await store('a\u0000b', 'text'), 400, 'bad_request');
+    expectProblem(await store('{"a":"\\u0000"}', 'jsonb'), 400, 'bad_request');
+    expect((await store('{"a":"\\u0001"}', 'jsonb')).statusCode).toBe(200);
   });
 
   it('malformed JSON is 400 malformed_json', async () => {

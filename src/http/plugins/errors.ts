@@ -5,6 +5,7 @@ import FindMyWay, { type HTTPMethod } from 'find-my-way';
 import type { Logger } from 'pino';
 import { AppError, type FieldError } from '../../errors/app-error.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
+import { isUnstorableText } from '../../repositories/database-errors.js';
 import { isKeyValueUnavailable } from '../../adapters/kv/unavailable.js';
 import { codeForStatus, PROBLEM_CONTENT_TYPE, problemFor, sendProblem } from '../problem.js';
 
@@ -54,6 +55,9 @@ export function toAppError(err: unknown): AppError {
   if (err instanceof SyntaxError && (e as { statusCode?: number }).statusCode === 400) {
     return new AppError('malformed_json', { detail: 'The body could not be parsed as JSON', cause: err });
   }
+  // Text the database cannot store (a NUL, invalid UTF-8) that no check on the way in caught:
+  // the input's fault, never a 500 (the statement failed whole; nothing was written).
+  if (isUnstorableText(err)) return new AppError('bad_request', { detail: 'The request contains characters that cannot be stored (such as U+0000)', cause: err });
   if (isDatabaseUnavailable(err)) return new AppError('database_unavailable', { cause: err });
   if (isKeyValueUnavailable(err)) return new AppError('kv_unavailable', { cause: err });
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;

@@ -95,7 +95,7 @@ const ROUTE_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler', '
 
 /**
  * At the root, for every response: the request id and the security headers (one callback hook,
- * no promise, which also refuses compressed bodies and arms a body's deadline), the
+ * no promise, which also refuses compressed bodies and URLs with %00 and arms a body's deadline), the
  * ALLOWED_HOSTS check, and compression (seed 002: bodies over 1 KB, br or gzip; a route whose
  * answers are always small opts out with `compress: false`).
  */
@@ -105,6 +105,13 @@ export async function registerSecurity(app: FastifyInstance, config: Readonly<Co
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
+    // No path or query parameter holds a NUL: PostgreSQL's text cannot store one, and a search
+    // for `q=%00` failed in the query with a 500. (JSON text fields drop control characters as
+    // they are cleaned; form bodies: routes/oauth.ts.)
+    if (request.url.includes('%00')) {
+      sendProblem(request, reply, new AppError('bad_request', { detail: 'The URL contains %00 (U+0000), which no path or parameter accepts' }));
+      return;
+    }
     // Request bodies are taken as sent: a compressed one (a way to smuggle a decompression bomb
     // past the body limit's intent) is refused before any of it is read (RFC 9110 §15.5.16).
     const coding = contentCoding(request.headers['content-encoding']);

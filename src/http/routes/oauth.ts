@@ -11,6 +11,8 @@ import { requestContext } from '../request-context.js';
 interface FormBody {
   params: Map<string, string>;
   repeated: string[];
+  /** parameters whose name or value holds a NUL (none accepts one; PostgreSQL cannot store it) */
+  withNul: string[];
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -18,12 +20,14 @@ const FORM = 'application/x-www-form-urlencoded';
 function parseForm(text: string): FormBody {
   const params = new Map<string, string>();
   const repeated = new Set<string>();
+  const withNul = new Set<string>();
   for (const [key, value] of new URLSearchParams(text)) {
+    if (key.includes('\u0000') || value.includes('\u0000')) withNul.add(key.replaceAll('\u0000', '%00'));
     if (value === '') continue;
     if (params.has(key)) repeated.add(key);
     params.set(key, value);
   }
-  return { params, repeated: [...repeated] };
+  return { params, repeated: [...repeated], withNul: [...withNul] };
 }
 
 function formOf(request: FastifyRequest): Map<string, string> {
@@ -32,6 +36,7 @@ function formOf(request: FastifyRequest): Map<string, string> {
   const body = request.body as FormBody | undefined;
   if (!body) return new Map();
   if (body.repeated.length) throw new OAuthError('invalid_request', `Parameters must not be repeated: ${body.repeated.join(', ')}`);
+  if (body.withNul.length) throw new OAuthError('invalid_request', `Parameters must not contain %00 (U+0000): ${body.withNul.join(', ')}`);
   return body.params;
 }
 

@@ -35,6 +35,8 @@ export class ClientsService {
   async create(input: { name: string; scopes: string[] }, actorUserId: string | null, context: RequestContext): Promise<CreatedClient> {
     const name = input.name.trim();
     if (!name) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not be empty' }] });
+    // It is shown in lists and logs, and PostgreSQL cannot store a NUL.
+    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not contain control characters' }] });
     const scopes = [...new Set(input.scopes.map((s) => s.trim()).filter(Boolean))];
     const bad = scopes.filter((s) => !SCOPE_TOKEN.test(s));
     if (bad.length) throw new AppError('validation_failed', { errors: [{ field: 'scopes', message: `not valid OAuth scope names: ${bad.join(', ')}` }] });

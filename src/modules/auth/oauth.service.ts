@@ -10,6 +10,9 @@ import { hashOpaqueToken, looksLikeOpaqueToken } from './opaque-tokens.js';
 import type { RevocationList } from './revocation.js';
 import type { SessionsService } from './sessions.service.js';
 
+/** What a client_id may be (RFC 6749 Appendix A.1: VSCHARs), up to a length no real one reaches. */
+const CLIENT_ID = /^[\x20-\x7e]{1,200}$/;
+
 /** An RFC 6749 §5.2 error: the OAuth endpoints answer these instead of problem+json. */
 export class OAuthError extends Error {
   constructor(
@@ -54,12 +57,16 @@ export class OAuthService {
 
   /** The client, if the secret is right; one answer for unknown client and wrong secret. */
   async authenticateClient(credentials: ClientCredentials, context: RequestContext): Promise<OAuthClientRow> {
-    const client = credentials.clientId.length <= 200 ? await this.clients.findActive(credentials.clientId) : undefined;
+    // RFC 6749 Appendix A.1: a client_id is VSCHARs (%x20-7E); anything else names no client,
+    // and is written to the audit log escaped (a NUL cannot be stored).
+    const wellFormed = CLIENT_ID.test(credentials.clientId);
+    const client = wellFormed ? await this.clients.findActive(credentials.clientId) : undefined;
     // Secrets are 256-bit random, so SHA-256 (not a slow hash) is the right tool; compared in constant time.
     const given = Buffer.from(hashOpaqueToken(credentials.clientSecret), 'hex');
     const stored = Buffer.from(client?.secret_hash ?? '0'.repeat(64), 'hex');
     if (!client || given.length !== stored.length || !timingSafeEqual(given, stored)) {
-      await this.audit.record('client_credentials.failed', { clientId: credentials.clientId.slice(0, 200) }, context);
+      const shown = credentials.clientId.slice(0, 200);
+      await this.audit.record('client_credentials.failed', { clientId: wellFormed ? shown : JSON.stringify(shown).slice(1, -1) }, context);
       throw new OAuthError('invalid_client', 'Client authentication failed');
     }
     return client;
