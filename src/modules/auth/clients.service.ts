@@ -36,6 +36,7 @@ export class ClientsService {
     const name = input.name.trim();
     if (!name) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not be empty' }] });
     // It is shown in lists and logs, and PostgreSQL cannot store a NUL.
+    // eslint-disable-next-line no-control-regex -- finding control characters is the point
     if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not contain control characters' }] });
     const scopes = [...new Set(input.scopes.map((s) => s.trim()).filter(Boolean))];
     const bad = scopes.filter((s) => !SCOPE_TOKEN.test(s));
