@@ -8,13 +8,13 @@ import type { Container } from './container.js';
 import { LocalObjectStorage } from './adapters/object-storage/local.js';
 import { AccessLog } from './http/access-log.js';
 import { registerAuth, registerAuthRoutes, registerDiscoveryRoutes } from './http/auth.js';
-import { clientErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
+import { clientErrorHandler, frameworkErrorHandler, registerErrorHandling } from './http/plugins/errors.js';
 import { metricsRoute, registerMetrics } from './http/plugins/metrics.js';
 import { openApiRoutes, registerOpenApi } from './http/plugins/openapi.js';
 import { registerRequestDeadlines } from './http/plugins/request-deadline.js';
 import { registerRequestGate } from './http/plugins/request-gate.js';
 import { genRequestId } from './http/plugins/request-id.js';
-import { registerCors, registerSecurity } from './http/plugins/security.js';
+import { apiSecurityHeaders, computeSecurityHeaders, registerCors, registerSecurity } from './http/plugins/security.js';
 import { registerWriteBatching } from './http/plugins/write-batching.js';
 import { eventsRoutes } from './http/routes/events.js';
 import { filesRoutes } from './http/routes/files.js';
@@ -80,6 +80,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler: clientErrorHandler(logger),
+    frameworkErrors: frameworkErrorHandler(apiSecurityHeaders(computeSecurityHeaders(config))),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
   });
 

@@ -124,6 +124,20 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect((await t.app.inject('/api/v1/users?q=a%01')).statusCode).toBe(200);
   });
 
+  it("what Fastify answers before routing is problem+json too: a bad percent-encoding 400, an over-long path segment 414", async () => {
+    for (const url of ['/api/v1/users/%zz/profile', '/api/v1/users/%E0%A4%A/profile']) {
+      const body = expectProblem(await t.app.inject(url), 400, 'bad_request');
+      expect(body.detail).toMatch(/percent-encoded/);
+    }
+    const long = await t.app.inject(`/api/v1/users/${'a'.repeat(300)}/profile`);
+    expectProblem(long, 414, 'uri_too_long');
+    expect(long.headers['x-content-type-options']).toBe('nosniff');
+    // 200 characters is still routed: the route's own answer (the id is not one).
+    const routed = await t.app.inject(`/api/v1/users/${'a'.repeat(200)}/profile`);
+    expect([404, 422]).toContain(routed.statusCode);
+    expect(routed.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
   it('text the database refuses (a NUL in text, \\u0000 in jsonb) that no check caught is a 400 problem, not a 500', async () => {
     const store = (text: string, as: string) => t.app.inject({ method: 'POST', url: '/api/v1/probe/store', payload: { text, as } });
     expect((await store('fine', 'text')).statusCode).toBe(200);

@@ -118,6 +118,27 @@ export function registerErrorHandling(app: FastifyInstance): { fallbacks: NotFou
 }
 
 /**
+ * What Fastify answers by itself before any route or hook runs — a path that is not validly
+ * percent-encoded (FST_ERR_BAD_URL), a path parameter over the router's maxParamLength
+ * (FST_ERR_MAX_PARAM_LENGTH) — as problem+json with the request id and the security headers,
+ * like every other answer (Fastify's own is a bare JSON body without either).
+ */
+export function frameworkErrorHandler(securityHeaders: Readonly<Record<string, string>>) {
+  return (err: FastifyError, request: FastifyRequest, reply: FastifyReply): void => {
+    reply.headers(securityHeaders);
+    reply.header('x-request-id', request.id);
+    const appError =
+      err.code === 'FST_ERR_BAD_URL'
+        ? new AppError('bad_request', { detail: 'The URL is not validly percent-encoded', cause: err })
+        : err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new AppError('uri_too_long', { detail: 'A path segment is longer than any identifier here', cause: err })
+          : toAppError(err);
+    request.log.info({ code: appError.code, status: appError.status }, 'request refused');
+    sendProblem(request, reply, appError);
+  };
+}
+
+/**
  * Errors Node's HTTP parser raises before Fastify sees a request (oversized headers,
  * malformed request lines, slow clients) still get a problem+json answer.
  */
