@@ -114,6 +114,27 @@ describe(`files: upload, read, rename, delete (${BACKEND})`, () => {
     expect(empty.statusCode).toBeLessThan(500);
   });
 
+  it('a second file, in "file" or in any other field, is 422 and stores nothing (no row, no object, no quota)', async () => {
+    const user = await signedInUser(t);
+    const objects = async () => {
+      const keys: string[] = [];
+      for await (const o of t.container.storage.list(`files/${user.id}/`)) keys.push(o.key);
+      return keys;
+    };
+    for (const second of ['file', 'attachment']) {
+      const form = multipart([{ name: 'file', filename: 'a.txt', data: 'first' }, { name: 'note', data: 'a text field is fine' }, { name: second, filename: 'b.txt', data: 'second' }]);
+      const res = await t.app.inject({ method: 'POST', url: '/api/v1/files', payload: form.payload, headers: { ...form.headers, ...bearer(user.accessToken) } });
+      expect(expectProblem(res, 422, 'validation_failed').errors).toEqual([{ field: 'file', message: 'only one file may be sent' }]);
+    }
+    expect((await t.app.inject({ url: '/api/v1/files/usage', headers: bearer(user.accessToken) })).json()).toMatchObject({ count: 0, used_bytes: 0 });
+    expect(await objects()).toEqual([]);
+    // One file with text fields around it is what a form sends.
+    const ok = multipart([{ name: 'note', data: 'before' }, { name: 'file', filename: 'a.txt', data: 'first' }, { name: 'note2', data: 'after' }]);
+    const created = await t.app.inject({ method: 'POST', url: '/api/v1/files', payload: ok.payload, headers: { ...ok.headers, ...bearer(user.accessToken) } });
+    expect(created.statusCode, created.body).toBe(201);
+    expect(await objects()).toHaveLength(1);
+  });
+
   it('multipart with a 1 MB field name is refused with a 4xx problem, and stores nothing', async () => {
     const before = (await t.app.inject({ url: '/api/v1/files/usage', headers: bearer(bob.accessToken) })).json<{ count: number }>();
     for (const filename of [undefined, 'a.txt']) {

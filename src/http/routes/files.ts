@@ -60,13 +60,14 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
       },
       async (request, reply) => {
         try {
-          const part = await openUploadPart(request);
+          const { part, rest } = await openUploadPart(request);
           const declared = Number(request.headers['content-length']);
           const file = await files.upload(userOf(request), {
             stream: part.file,
             filename: part.filename,
             declaredBytes: Number.isSafeInteger(declared) && declared > 0 ? declared : null,
             clientGone: () => !request.raw.socket || request.raw.socket.destroyed,
+            beforeCommit: rest,
           });
           return reply.code(201).header('location', `${apiPrefix}/files/${file.id}`).send(file);
         } catch (err) {
@@ -176,14 +177,19 @@ export async function filesRoutes(app: FastifyInstance, container: Container): P
   }
 }
 
-/** The multipart part holding the file: the first file part, which must be the field "file". */
-async function openUploadPart(request: FastifyRequest): Promise<MultipartFile> {
+/**
+ * The multipart part holding the file: the first file part, which must be the field "file";
+ * and `rest`, which reads what follows it once the file is stored: another file is a 422
+ * (exactly one file per request), text fields are ignored.
+ */
+async function openUploadPart(request: FastifyRequest): Promise<{ part: MultipartFile; rest: () => Promise<void> }> {
   if (!request.isMultipart()) {
     throw new AppError('unsupported_media_type', { detail: 'Send the file as multipart/form-data, in the field "file"' });
   }
+  const parts = request.files();
   let part: MultipartFile | undefined;
   try {
-    part = await request.file();
+    part = (await parts.next()).value as MultipartFile | undefined;
   } catch (err) {
     throw multipartProblem(err);
   }
@@ -201,7 +207,19 @@ async function openUploadPart(request: FastifyRequest): Promise<MultipartFile> {
     part.file.resume();
     throw fileFieldProblem(`is required: the file was sent in the field "${part.fieldname.slice(0, 100)}"`);
   }
-  return part;
+  const rest = async () => {
+    let next: IteratorResult<MultipartFile>;
+    try {
+      next = await parts.next();
+    } catch (err) {
+      throw multipartProblem(err);
+    }
+    if (!next.done) {
+      next.value.file.resume();
+      throw fileFieldProblem('only one file may be sent');
+    }
+  };
+  return { part, rest };
 }
 
 function fileFieldProblem(message: string): AppError {

@@ -44,6 +44,11 @@ export interface UploadSource {
   declaredBytes: number | null;
   /** true once the client has gone away */
   clientGone: () => boolean;
+  /**
+   * Called once the object is written, before the row: the rest of the request read and judged
+   * (a second file is a 422). Throwing undoes the upload like any other failure.
+   */
+  beforeCommit?: () => Promise<void>;
 }
 
 export type UploadOutcome = 'created' | 'too_large' | 'quota_exceeded' | 'type_not_allowed' | 'aborted' | 'storage_unavailable' | 'rejected' | 'failed';
@@ -159,6 +164,7 @@ export class FilesService {
       this.assertAllowed(sniffed.type);
       const stored = await this.storage.put(key, inspector, { contentType: sniffed.type, maxBytes: this.maxFileBytes });
       objectWritten = true;
+      await source.beforeCommit?.();
       const contentType = inspector.finalType();
       if (contentType !== sniffed.type) this.assertAllowed(contentType);
       const row = await this.repo.commitUpload(
