@@ -254,9 +254,15 @@ describe(`HTTP core (${BACKEND})`, () => {
     expect(none.statusCode).toBe(200);
     expect(Object.keys(none.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
     expect(none.headers.vary).toContain('Origin');
+    // Without Origin it is no preflight: a plain OPTIONS, answered with what the path allows
+    // (RFC 9110 §9.3.7), and no CORS headers; an unknown path stays a 404 problem.
     const preflight = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/probe', headers: { 'access-control-request-method': 'POST' } });
-    expect(preflight.statusCode).toBe(404);
-    expect(preflight.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(preflight.statusCode).toBe(204);
+    expect(preflight.headers.allow).toBe('GET, HEAD, POST, OPTIONS');
+    expect(Object.keys(preflight.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+    const nowhere = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/no-such-path' });
+    expect(nowhere.statusCode).toBe(404);
+    expect(nowhere.headers['content-type']).toMatch(/^application\/problem\+json/);
     const strict = await t.app.inject({ method: 'OPTIONS', url: '/api/v1/probe', headers: { origin: 'http://localhost:5173' } });
     expect(strict.statusCode).toBe(400);
   });

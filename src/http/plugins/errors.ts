@@ -105,7 +105,14 @@ export function registerErrorHandling(app: FastifyInstance): { fallbacks: NotFou
     const allowed = (['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const).filter(
       (m) => m !== request.method && shadow.find(m, path) !== null,
     );
-    if (allowed.length && request.method !== 'OPTIONS') {
+    // OPTIONS that is not a CORS preflight (no Origin; the CORS plugin answers those): what
+    // the path allows (RFC 9110 §9.3.7), and 404 only where there is nothing.
+    if (allowed.length && request.method === 'OPTIONS') {
+      const methods: string[] = [...allowed];
+      if (methods.includes('GET')) methods.splice(1, 0, 'HEAD');
+      return reply.code(204).header('allow', [...methods, 'OPTIONS'].join(', ')).send();
+    }
+    if (allowed.length) {
       return sendProblem(
         request,
         reply,
