@@ -66,6 +66,7 @@ export interface BuildAppOptions {
 
 export async function buildApp(container: Container, options: BuildAppOptions = {}): Promise<FastifyInstance> {
   const { config, logger } = container;
+  const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     // One access line per request at info; below that level not even attempted.
@@ -80,7 +81,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     clientErrorHandler: clientErrorHandler(logger),
-    frameworkErrors: frameworkErrorHandler(apiSecurityHeaders(computeSecurityHeaders(config))),
+    frameworkErrors: frameworkErrorHandler(securityHeaders),
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
   });
 
@@ -96,7 +97,7 @@ export async function buildApp(container: Container, options: BuildAppOptions = 
   registerWriteBatching(app);
   const notFound = registerErrorHandling(app);
   await registerErrorTracking(app, container);
-  await registerSecurity(app, config);
+  await registerSecurity(app, config, securityHeaders);
   notFound.unmatched.push(registerMetrics(app, container.metrics));
   await registerOpenApi(app, config);
   registerRequestGate(app, container, await registerAuth(app, container));

@@ -108,8 +108,7 @@ export function registerErrorHandling(app: FastifyInstance): { fallbacks: NotFou
     // OPTIONS that is not a CORS preflight (no Origin; the CORS plugin answers those): what
     // the path allows (RFC 9110 §9.3.7), and 404 only where there is nothing.
     if (allowed.length && request.method === 'OPTIONS') {
-      const methods: string[] = [...allowed];
-      if (methods.includes('GET')) methods.splice(1, 0, 'HEAD');
+      const methods = allowed.flatMap((m) => (m === 'GET' ? ['GET', 'HEAD'] : [m]));
       return reply.code(204).header('allow', [...methods, 'OPTIONS'].join(', ')).send();
     }
     if (allowed.length) {

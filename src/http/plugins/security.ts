@@ -94,14 +94,14 @@ export function apiSecurityHeaders(full: Record<string, string>): Record<string,
 const ROUTE_HOOKS = ['onRequest', 'preParsing', 'preValidation', 'preHandler', 'preSerialization', 'onSend', 'onResponse', 'onTimeout', 'onError'] as const;
 
 /**
- * At the root, for every response: the request id and the security headers (one callback hook,
+ * At the root, for every response: the request id and the security headers (`apiSecurityHeaders`,
+ * made once by the caller, which also hands them to Fastify's own early answers; one callback hook,
  * no promise, which also refuses compressed bodies and URLs with %00 and arms a body's deadline), the
  * ALLOWED_HOSTS check, and compression (seed 002: bodies over 1 KB, br or gzip; a route whose
  * answers are always small opts out with `compress: false`).
  */
-export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>): Promise<void> {
+export async function registerSecurity(app: FastifyInstance, config: Readonly<Config>, securityHeaders: Readonly<Record<string, string>>): Promise<void> {
   const allowedHosts = config.server.allowedHosts;
-  const securityHeaders = apiSecurityHeaders(computeSecurityHeaders(config));
   app.addHook('onRequest', (request, reply, done) => {
     reply.headers(securityHeaders);
     reply.header('x-request-id', request.id);
