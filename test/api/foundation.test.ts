@@ -36,7 +36,11 @@ const probeRoutes = {
     api.get('/probe/shared-a', sharedOptions, async () => ({ ok: true }));
     api.get('/probe/shared-b', sharedOptions, async () => ({ ok: true }));
     api.get('/probe/slow', async () => {
-      await new Promise((resolve) => setTimeout(resolve, 30));
+      // At least 30 ms by the clock the metrics use: a timer alone can fire a little early
+      // against it (libuv measures from the loop's cached time), which made the sum of two
+      // such requests 59.8 ms when the loop was busy.
+      const start = performance.now();
+      while (performance.now() - start < 30) await new Promise((resolve) => setTimeout(resolve, 30 - (performance.now() - start)));
       return { ok: true };
     });
     api.get('/probe/stream', async (_request, reply) => reply.type('text/plain').send(Readable.from([Buffer.from('streamed')])));
