@@ -7,6 +7,7 @@ import {
   login,
   me,
   registerUser,
+  signIn,
   signedInUser,
   strongPassword,
   uniqueEmail,
@@ -93,6 +94,48 @@ describe(`accounts: register, login, me, logout, sessions (${BACKEND})`, () => {
     });
     expect(bodies[1]).toEqual(bodies[0]);
     expect(bodies[2]).toEqual(bodies[0]);
+  });
+
+  it('register neutralises the display name as PATCH /users/me/profile does; every user view and search see plain text', async () => {
+    const tag = `Reg${Date.now()}`;
+    const password = strongPassword();
+    const res = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/register',
+      payload: { email: uniqueEmail(), password, display_name: `<script>alert(1)</script><b>${tag}</b>\u200b \u202eAnn` },
+    });
+    expect(res.statusCode, res.body).toBe(201);
+    const { user } = res.json() as { user: { id: string; email: string; display_name: string } };
+    expect(user.display_name).toBe(`${tag} Ann`);
+    const u = await signIn(t, { id: user.id, email: user.email, password });
+    expect((await me(t, u.accessToken)).json()).toMatchObject({ user: { display_name: `${tag} Ann` } });
+    // The stored name is the neutral one: a search by its visible start finds it, by the tag it does not.
+    const found = await t.app.inject({ url: `/api/v1/users?q=${tag}`, headers: bearer(u.accessToken) });
+    expect((found.json() as { items: { id: string }[] }).items.map((i) => i.id)).toContain(user.id);
+    const byTag = await t.app.inject({ url: `/api/v1/users?q=${encodeURIComponent('<script')}`, headers: bearer(u.accessToken) });
+    expect((byTag.json() as { items: { id: string }[] }).items.map((i) => i.id)).not.toContain(user.id);
+
+    // Too long after neutralising, or nothing visible left: 422 naming the field, and no account.
+    for (const display_name of ['x'.repeat(101), '<b></b>\u0007']) {
+      const email = uniqueEmail();
+      const refused = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email, password: strongPassword(), display_name } });
+      const body = expectProblem(refused, 422, 'validation_failed');
+      expect(body.errors).toEqual([expect.objectContaining({ field: 'display_name' })]);
+      expect((await login(t, { email, password: strongPassword() })).statusCode).toBe(401);
+      const again = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email, password: strongPassword() } });
+      expect(again.statusCode, 'the refused registration left no account behind').toBe(201);
+    }
+    // Left blank, the account has no name yet (as before).
+    const blank = await t.app.inject({ method: 'POST', url: '/api/v1/auth/register', payload: { email: uniqueEmail(), password: strongPassword(), display_name: '   ' } });
+    expect((blank.json() as { user: { display_name: unknown } }).user.display_name).toBeNull();
+  });
+
+  it('a display name stored before registration neutralised it comes out as plain text in the user view', async () => {
+    const u = await registerUser(t);
+    await t.container.database.db.updateTable('users').set({ display_name: '<img src=x onerror=alert(1)>Old <b>Name</b>' }).where('id', '=', u.id).execute();
+    const res = await login(t, u);
+    expect(res.statusCode, res.body).toBe(200);
+    expect((res.json() as { user: { display_name: string } }).user.display_name).toBe('Old Name');
   });
 
   it('GET /auth/me: the user for a valid token; 401 with WWW-Authenticate without one', async () => {

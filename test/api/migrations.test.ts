@@ -42,6 +42,33 @@ describe(`migrations (${BACKEND})`, () => {
     }
   });
 
+  it('0006 rewrites display names stored before registration neutralised them, in batches, and search then finds them', async () => {
+    const t = await createTestApp();
+    try {
+      const db = t.container.database.db as unknown as Kysely<unknown>;
+      expect(await migrateDown(db, 1)).toEqual(['0006_display_names_neutralised']);
+      // As the old registration stored them: tags kept, control characters gone. 501 rows: two batches.
+      await sql`insert into users (email, password_hash, display_name)
+        select 'm' || i || '@example.com', 'x', case when i % 250 = 0 then '<script>x()</script><b>Ann</b> Mig' || i else 'Plain ' || i end
+        from generate_series(1, 501) as i`.execute(db);
+      await sql`insert into users (email, password_hash, display_name) values ('tags-only@example.com', 'x', '<i></i>')`.execute(db);
+      expect(await migrateUp(db)).toEqual(['0006_display_names_neutralised']);
+
+      const names = await sql<{ email: string; display_name: string | null }>`
+        select email, display_name from users where email in ('m250@example.com', 'm500@example.com', 'm1@example.com', 'tags-only@example.com') order by email`.execute(db);
+      expect(names.rows).toEqual([
+        { email: 'm1@example.com', display_name: 'Plain 1' },
+        { email: 'm250@example.com', display_name: 'Ann Mig250' },
+        { email: 'm500@example.com', display_name: 'Ann Mig500' },
+        { email: 'tags-only@example.com', display_name: null },
+      ]);
+      const raw = await sql<{ n: number }>`select count(*)::int as n from users where display_name like '%<%'`.execute(db);
+      expect(raw.rows[0]?.n).toBe(0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it.runIf(BACKEND === 'postgres')('two instances migrating one database together apply each migration once', async () => {
     const t = await createTestApp();
     try {

@@ -12,19 +12,12 @@ import { hashOpaqueToken, looksLikeOpaqueToken, newOpaqueToken } from './opaque-
 import { checkPassword, describePasswordProblem } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SessionsService } from './sessions.service.js';
+import { checkedDisplayName } from '../profiles/sanitize.js';
 import type { UserCache } from './user-cache.js';
 import { toUserView, type UserView } from './user-view.js';
 
 // One e-mail of a kind per address per minute: the endpoints cannot be used to flood a mailbox.
 const MAIL_THROTTLE_MS = 60_000;
-
-/** Display names: trimmed, control and bidi-override characters removed (HTML is escaped where shown). */
-export function cleanDisplayName(input: string | null | undefined): string | null {
-  if (input === undefined || input === null) return null;
-  // eslint-disable-next-line no-control-regex
-  const cleaned = input.normalize('NFC').replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, '').trim();
-  return cleaned === '' ? null : cleaned;
-}
 
 /** Registration, e-mail verification, password change and reset: the account's own rules. */
 export class AccountsService {
@@ -56,10 +49,12 @@ export class AccountsService {
 
   async register(input: { email: string; password: string; display_name?: string | null | undefined }, context: RequestContext): Promise<UserView> {
     const email = this.normaliseEmailOrThrow(input.email);
-    const displayName = cleanDisplayName(input.display_name);
-    if (displayName && [...displayName].length > this.config.profiles.maxDisplayNameLength) {
-      throw new AppError('validation_failed', { errors: [{ field: 'display_name', message: `must be at most ${this.config.profiles.maxDisplayNameLength} characters` }] });
-    }
+    // The profile's own rules (SPEC "Profiles"): neutralised on the way in, counted in characters.
+    // Left blank (absent, null or only spaces), the account simply has no name yet.
+    const nameErrors: FieldError[] = [];
+    const given = input.display_name?.trim() ? input.display_name : null;
+    const displayName = checkedDisplayName(given, this.config.profiles.maxDisplayNameLength, nameErrors);
+    if (nameErrors.length) throw new AppError('validation_failed', { errors: nameErrors });
     this.assertPasswordAllowed(input.password, email, 'password');
     const passwordHash = await this.hasher.hash(input.password);
     let user: UserRow;

@@ -1,4 +1,5 @@
 import type { UserRow } from '../../repositories/users.repository.js';
+import { neutraliseDisplayName } from '../profiles/sanitize.js';
 
 /** The user object every auth response carries. */
 export interface UserView {
@@ -15,7 +16,9 @@ export function toUserView(row: Pick<UserRow, 'id' | 'email' | 'email_verified_a
     id: row.id,
     email: row.email,
     email_verified: row.email_verified_at !== null,
-    display_name: row.display_name,
+    // Neutralised again on the way out, as profiles are: names stored before registration
+    // applied the profile rules (it only removed control characters) come out as plain text too.
+    display_name: row.display_name === null ? null : neutraliseDisplayName(row.display_name),
     role: row.role,
     created_at: row.created_at.toISOString(),
   };

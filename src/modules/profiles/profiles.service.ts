@@ -10,7 +10,7 @@ import { decodeCursor, encodeCursor, invalidCursor } from '../pagination/cursor.
 import { completePrivacy, defaultPrivacy, type PrivacyPreferences } from './preferences.js';
 import { adminWouldSeeMore, ANONYMOUS, profileFor, visibilitiesVisibleTo, type ProfileRecord, type ProfileView, type Viewer } from './privacy.js';
 import type { ProfileCache } from './profile-cache.js';
-import { characterCount, neutraliseBio, neutraliseDisplayName, RAW_LENGTH_FACTOR } from './sanitize.js';
+import { checkedDisplayName, checkedText, neutraliseBio, neutraliseDisplayName } from './sanitize.js';
 
 export interface ProfilePatch {
   display_name?: string | null;
@@ -227,29 +227,12 @@ export class ProfilesService {
     const errors: FieldError[] = [];
     const fields: { display_name?: string | null; bio?: string | null } = {};
     if (patch.display_name !== undefined) {
-      const name = checkedText('display_name', patch.display_name, maxDisplayNameLength, neutraliseDisplayName, errors);
-      if (patch.display_name !== null && name === null && !errors.some((e) => e.field === 'display_name')) {
-        errors.push({ field: 'display_name', message: 'must contain visible text (HTML and control characters are removed)' });
-      }
-      fields.display_name = name;
+      fields.display_name = checkedDisplayName(patch.display_name, maxDisplayNameLength, errors);
     }
     if (patch.bio !== undefined) fields.bio = checkedText('bio', patch.bio, maxBioLength, neutraliseBio, errors);
     if (errors.length) throw new AppError('validation_failed', { errors });
     return fields;
   }
-}
-
-function checkedText(field: string, value: string | null, max: number, neutralise: (s: string) => string | null, errors: FieldError[]): string | null {
-  if (value === null) return null;
-  const tooLong = { field, message: `must be at most ${max} characters` };
-  // Refused before any pattern runs over it: no honest value is ten times the limit.
-  if (value.length > max * RAW_LENGTH_FACTOR) {
-    errors.push(tooLong);
-    return null;
-  }
-  const text = neutralise(value);
-  if (text !== null && characterCount(text) > max) errors.push(tooLong);
-  return text;
 }
 
 /** The search prefix as compared: NFC, lower-cased, trimmed; null for none. */

@@ -19,6 +19,8 @@
  * Lengths are counted in Unicode code points (characters, not bytes or UTF-16 units).
  */
 
+import type { FieldError } from '../../errors/app-error.js';
+
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_EXCEPT_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 const INVISIBLE_FORMATTING = /[\u202a-\u202e\u2066-\u2069\u200b\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]/g;
@@ -62,4 +64,34 @@ export function neutraliseBio(input: string): string | null {
     .replace(/\n{3,}/g, '\n\n')
     .trim();
   return text === '' ? null : text;
+}
+
+/**
+ * A text field from outside, as stored: neutralised with `neutralise`, then held to `max`
+ * characters; the length error goes into `errors`. `null` stays null (it clears the field).
+ */
+export function checkedText(field: string, value: string | null, max: number, neutralise: (s: string) => string | null, errors: FieldError[]): string | null {
+  if (value === null) return null;
+  const tooLong = { field, message: `must be at most ${max} characters` };
+  // Refused before any pattern runs over it: no honest value is ten times the limit.
+  if (value.length > max * RAW_LENGTH_FACTOR) {
+    errors.push(tooLong);
+    return null;
+  }
+  const text = neutralise(value);
+  if (text !== null && characterCount(text) > max) errors.push(tooLong);
+  return text;
+}
+
+/**
+ * A display name from outside — `PATCH /users/me/profile` and `POST /auth/register` alike — as
+ * stored: neutralised and held to `max` characters. A name with nothing visible left (only tags
+ * or control characters) is an error, not a silent null: `null` is how a name is cleared.
+ */
+export function checkedDisplayName(value: string | null, max: number, errors: FieldError[]): string | null {
+  const name = checkedText('display_name', value, max, neutraliseDisplayName, errors);
+  if (value !== null && name === null && !errors.some((e) => e.field === 'display_name')) {
+    errors.push({ field: 'display_name', message: 'must contain visible text (HTML and control characters are removed)' });
+  }
+  return name;
 }
