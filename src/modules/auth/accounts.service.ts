@@ -4,6 +4,7 @@ import type { Config } from '../../config/index.js';
 import { AppError, type FieldError } from '../../errors/app-error.js';
 import type { EmailTokenPurpose, EmailTokensRepository } from '../../repositories/email-tokens.repository.js';
 import type { UserRow, UsersRepository } from '../../repositories/users.repository.js';
+import { checkedDisplayName } from '../profiles/sanitize.js';
 import type { RequestContext, SecurityAudit } from './audit.js';
 import { RESET_LINK_MINUTES, VERIFY_LINK_HOURS, type AuthMail } from './auth-mail.js';
 import type { Principal } from './authenticator.js';
@@ -12,7 +13,6 @@ import { hashOpaqueToken, looksLikeOpaqueToken, newOpaqueToken } from './opaque-
 import { checkPassword, describePasswordProblem } from './password-policy.js';
 import type { PasswordHasher } from './passwords.js';
 import type { SessionsService } from './sessions.service.js';
-import { checkedDisplayName } from '../profiles/sanitize.js';
 import type { UserCache } from './user-cache.js';
 import { toUserView, type UserView } from './user-view.js';
 

@@ -1,3 +1,5 @@
+import type { FieldError } from '../../errors/app-error.js';
+
 /**
  * Display names and bios are stored as safe plain text (SPEC "Profiles"): whatever arrives,
  * what is stored and returned holds no markup, no control characters and no bidi overrides,
@@ -18,8 +20,6 @@
  * `&` and quotes are kept: "AT&T" and "O'Brien" are names, and neither can open a tag.
  * Lengths are counted in Unicode code points (characters, not bytes or UTF-16 units).
  */
-
-import type { FieldError } from '../../errors/app-error.js';
 
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_EXCEPT_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
