@@ -1,3 +1,5 @@
+import { CONTROL_CHARACTERS, LONE_SURROGATES } from '../../text/characters.js';
+
 /**
  * `attachment` with an ASCII `filename` for old clients and the exact name in an RFC 6266 /
  * RFC 8187 `filename*`. Quotes, backslashes, `%` and control characters never reach the header.
@@ -5,9 +7,8 @@
 export function attachmentContentDisposition(filename: string): string {
   const name =
     filename
-      // eslint-disable-next-line no-control-regex -- removing control characters is the point
-      .replace(/[\u0000-\u001f\u007f-\u009f]/g, '')
-      .replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD')
+      .replace(CONTROL_CHARACTERS, '')
+      .replace(LONE_SURROGATES, '\uFFFD')
       .trim() || 'download';
   const fallback =
     name

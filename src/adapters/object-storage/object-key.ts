@@ -1,11 +1,10 @@
 import { AppError } from '../../errors/app-error.js';
+import { hasControlCharacter, hasLoneSurrogate } from '../../text/characters.js';
 
 /** S3 allows 1024 bytes; half leaves room for the local root and Cloudinary folders. */
 export const MAX_OBJECT_KEY_BYTES = 512;
 /** file systems allow 255 bytes a name; the local store's temporary name adds 42 */
 export const MAX_OBJECT_KEY_SEGMENT_BYTES = 200;
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /**
  * A key is one or more `/`-separated segments of printable characters: no empty, `.` or `..`
@@ -19,10 +18,8 @@ export function objectKeyProblem(key: string): string | null {
   if (typeof key !== 'string' || key.length === 0) return 'is empty';
   if (Buffer.byteLength(key, 'utf8') > MAX_OBJECT_KEY_BYTES) return `is longer than ${MAX_OBJECT_KEY_BYTES} bytes`;
   if (key.includes('\\')) return 'contains a backslash';
-  // C0 and C1 controls and DEL; then lone surrogates (not representable in UTF-8)
-  // eslint-disable-next-line no-control-regex -- finding control characters is the point
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(key)) return 'contains a control character';
-  if (LONE_SURROGATE.test(key)) return 'is not well-formed Unicode';
+  if (hasControlCharacter(key)) return 'contains a control character';
+  if (hasLoneSurrogate(key)) return 'is not well-formed Unicode';
   if (key.startsWith('/')) return 'starts with /';
   for (const segment of key.split('/')) {
     if (segment === '') return 'has an empty segment';

@@ -4,6 +4,7 @@ import type { OAuthClientRow, OAuthClientsRepository } from '../../repositories/
 import type { RequestContext, SecurityAudit } from './audit.js';
 import { hashOpaqueToken, newOpaqueToken } from './opaque-tokens.js';
 import type { RevocationList } from './revocation.js';
+import { hasControlCharacter } from '../../text/characters.js';
 
 export interface ClientView {
   client_id: string;
@@ -36,8 +37,7 @@ export class ClientsService {
     const name = input.name.trim();
     if (!name) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not be empty' }] });
     // It is shown in lists and logs, and PostgreSQL cannot store a NUL.
-    // eslint-disable-next-line no-control-regex -- finding control characters is the point
-    if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not contain control characters' }] });
+    if (hasControlCharacter(name)) throw new AppError('validation_failed', { errors: [{ field: 'name', message: 'must not contain control characters' }] });
     const scopes = [...new Set(input.scopes.map((s) => s.trim()).filter(Boolean))];
     const bad = scopes.filter((s) => !SCOPE_TOKEN.test(s));
     if (bad.length) throw new AppError('validation_failed', { errors: [{ field: 'scopes', message: `not valid OAuth scope names: ${bad.join(', ')}` }] });

@@ -9,7 +9,7 @@ describe('e-mail addresses', () => {
 
   it('plausibility: refuses what cannot be an address, keeps the rest to the verification e-mail', () => {
     for (const ok of ['a@b.co', 'first.last+tag@sub.example.org', 'josé@exämple.com']) expect(isPlausibleEmail(ok), ok).toBe(true);
-    for (const bad of ['', 'a', 'a@b', '@b.co', 'a@@b.co', 'a b@c.de', 'a@b.c', `${'a'.repeat(65)}@b.co`, `a@${'b'.repeat(250)}.com`, 'a\n@b.co', '<a@b.co>']) {
+    for (const bad of ['', 'a', 'a@b', '@b.co', 'a@@b.co', 'a b@c.de', 'a@b.c', `${'a'.repeat(65)}@b.co`, `a@${'b'.repeat(250)}.com`, 'a\n@b.co', 'a\u0000b@c.de', 'a\u0085b@c.de', '<a@b.co>']) {
       expect(isPlausibleEmail(bad), JSON.stringify(bad)).toBe(false);
     }
   });

@@ -1,3 +1,5 @@
+import { hasControlCharacter } from '../../text/characters.js';
+
 /**
  * E-mail addresses are compared and stored in one form: trimmed, Unicode NFC, lower-cased, so
  * "Ann@Example.com " and "ann@example.com" (or a decomposed "é") are one account.
@@ -12,7 +14,6 @@ const EMAIL_SHAPE = /^[^\s@<>()[\]\\,;:"]{1,64}@[^\s@<>()[\]\\,;:"]+\.[^\s@<>()[
 
 export function isPlausibleEmail(normalised: string): boolean {
   if (normalised.length > 254) return false;
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(normalised)) return false;
+  if (hasControlCharacter(normalised)) return false;
   return EMAIL_SHAPE.test(normalised);
 }

@@ -1,13 +1,11 @@
+import { BIDI_CONTROLS, CONTROL_CHARACTERS, LONE_SURROGATES } from '../../text/characters.js';
+
 /** A stored name is at most this many UTF-8 bytes (what file systems allow a name). */
 export const MAX_FILE_NAME_BYTES = 255;
 
-// C0 and C1 controls and DEL; tab, CR and LF become spaces first.
-// eslint-disable-next-line no-control-regex -- finding control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
-// Bidi marks, embeddings, overrides and isolates: they make "invoice‮fdp.exe" read as "invoiceexe.pdf".
-// Also the BOM / zero-width no-break space and the line and paragraph separators.
-const BIDI_AND_INVISIBLE = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff\u2028\u2029]/g;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+// Besides the controls and bidi controls (tab, CR and LF become spaces first): the BOM /
+// zero-width no-break space and the line and paragraph separators.
+const INVISIBLE = /[\ufeff\u2028\u2029]/g;
 // Characters Windows refuses in names: a download saved there must not be renamed or fail.
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
 // CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits Windows also reserves),
@@ -27,12 +25,13 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
  */
 export function sanitizeFileName(raw: unknown, fallback = 'unnamed'): string {
   if (typeof raw !== 'string') return fallback;
-  let name = raw.replace(LONE_SURROGATE, '\uFFFD');
+  let name = raw.replace(LONE_SURROGATES, '\uFFFD');
   name = name.slice(Math.max(name.lastIndexOf('/'), name.lastIndexOf('\\')) + 1);
   name = name
     .replace(/[\t\r\n]/g, ' ')
-    .replace(CONTROL, '')
-    .replace(BIDI_AND_INVISIBLE, '')
+    .replace(CONTROL_CHARACTERS, '')
+    .replace(BIDI_CONTROLS, '')
+    .replace(INVISIBLE, '')
     .replace(WINDOWS_FORBIDDEN, '_')
     .normalize('NFC')
     .replace(/\s+/g, ' ')

@@ -1,3 +1,5 @@
+import { BIDI_CONTROLS, CONTROL_CHARACTERS } from '../../text/characters.js';
+
 /**
  * The account e-mails, each as plain text and HTML. Display names are user input: they are
  * HTML-escaped in the HTML part and stripped of control and bidi characters in both. Links are
@@ -133,7 +135,8 @@ export function escapeHtml(value: string): string {
  */
 function plainName(displayName: string): string {
   const cleaned = displayName
-    .replace(/[\p{Cc}\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu, ' ')
+    .replace(CONTROL_CHARACTERS, ' ')
+    .replace(BIDI_CONTROLS, ' ')
     .replace(/\s+/g, ' ')
     .trim();
   const chars = Array.from(cleaned);

@@ -1,4 +1,5 @@
 import type { FieldError } from '../../errors/app-error.js';
+import { LONE_SURROGATES } from '../../text/characters.js';
 
 /**
  * Display names and bios are stored as safe plain text (SPEC "Profiles"): whatever arrives,
@@ -24,7 +25,6 @@ import type { FieldError } from '../../errors/app-error.js';
 // eslint-disable-next-line no-control-regex -- finding control characters is the point
 const CONTROL_EXCEPT_BREAKS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
 const INVISIBLE_FORMATTING = /[\u202a-\u202e\u2066-\u2069\u200b\ufeff\ufff9-\ufffb\ufdd0-\ufdef\ufffe\uffff]/g;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 const SCRIPT_OR_STYLE = /<(script|style)\b[^>]*>[\s\S]*?<\/\1\s*>/gi;
 const COMMENT = /<!--[\s\S]*?(?:-->|$)/g;
 const TAG = /<\/?[A-Za-z!?][^<>]*>/g;
@@ -40,7 +40,7 @@ export function characterCount(text: string): number {
 }
 
 function neutraliseMarkupAndControls(input: string, multiline: boolean): string {
-  let text = input.normalize('NFC').replace(LONE_SURROGATE, '');
+  let text = input.normalize('NFC').replace(LONE_SURROGATES, '');
   text = text.replace(/\r\n?|[\u2028\u2029\u0085]/g, '\n');
   text = text.replace(CONTROL_EXCEPT_BREAKS, '').replace(INVISIBLE_FORMATTING, '');
   text = multiline ? text.replace(/\t/g, ' ') : text.replace(/[\t\n]/g, ' ');
