@@ -160,6 +160,8 @@ describe(`avatars on local storage (${BACKEND})`, () => {
       { what: 'an SVG with script', status: 415, code: 'unsupported_media_type', parts: () => [imageFile(Buffer.from(svg), 'a.svg', 'image/svg+xml')] },
       { what: 'a JPEG/HTML polyglot', status: 422, code: 'invalid_image', parts: () => [imageFile(polyglot, 'a.html', 'text/html')] },
       { what: 'a GIF', status: 415, code: 'unsupported_media_type', parts: () => [imageFile(Buffer.from('GIF89a\x01\x00\x01\x00\x00\x00\x00;', 'latin1'), 'a.gif', 'image/gif')] },
+      // A few hundred bytes: cover-cropping scales the short side to 800, through billions of pixels.
+      { what: 'a 5000×10 PNG (a sliver cover-cropping would blow up)', status: 422, code: 'invalid_image', parts: async () => [imageFile(await solidPng(5000, 10), 'sliver.png', 'image/png')] },
       { what: 'an empty file', status: 415, code: 'unsupported_media_type', parts: () => [imageFile(Buffer.alloc(0))] },
       { what: 'no file at all', status: 422, code: 'validation_failed', parts: () => [{ field: 'note', data: 'hello' }] },
       { what: 'two files', status: 422, code: 'validation_failed', parts: async () => [imageFile(await solidPng(10, 10)), imageFile(await solidPng(20, 20))] },
@@ -242,6 +244,41 @@ describe(`avatars on local storage (${BACKEND})`, () => {
       });
       expectProblem(res, 413, 'payload_too_large');
     });
+  });
+
+  it('two uploads at once, one of them the current picture: the profile never points at a deleted object', async () => {
+    const u = await signedInUser(t);
+    const current = await solidPng(60, 60, { r: 0, g: 90, b: 0 });
+    const first = (await putAvatar(t, u.accessToken, [imageFile(current, 'a.png', 'image/png')])).json<AvatarUrls>();
+    // The interleaving that loses it: the re-upload of the current picture has written its objects,
+    // the other upload then swaps and deletes them as "previous", and only then does the re-upload swap.
+    const repository = t.container.profiles.repository;
+    const storage = t.container.storage;
+    const original = repository.replaceAvatar.bind(repository);
+    const originalDelete = storage.delete.bind(storage);
+    let markDeleted!: () => void;
+    const currentDeleted = new Promise<void>((resolve) => (markDeleted = resolve));
+    storage.delete = async (key) => {
+      await originalDelete(key);
+      if (uploadsPath(first.avatar_url).endsWith(key)) markDeleted();
+    };
+    repository.replaceAvatar = async (id, keys, onlyIfPointingAt) => {
+      if (keys && uploadsPath(first.avatar_url).endsWith(keys.avatarKey)) await Promise.race([currentDeleted, new Promise((r) => setTimeout(r, 1000))]);
+      return original(id, keys, onlyIfPointingAt);
+    };
+    try {
+      const [again, other] = await Promise.all([
+        putAvatar(t, u.accessToken, [imageFile(current, 'a.png', 'image/png')]),
+        putAvatar(t, u.accessToken, [imageFile(await solidPng(60, 60, { r: 90, g: 0, b: 0 }), 'b.png', 'image/png')]),
+      ]);
+      expect([again.statusCode, other.statusCode]).toEqual([200, 200]);
+    } finally {
+      repository.replaceAvatar = original;
+      storage.delete = originalDelete;
+    }
+    const shown = await ownProfile(t, u.accessToken);
+    expect((await t.app.inject(uploadsPath(shown.avatar_url!))).statusCode).toBe(200);
+    expect((await t.app.inject(uploadsPath(shown.avatar_thumbnail_url!))).statusCode).toBe(200);
   });
 
   it('the database failing after the objects are written: 503, the new objects removed again, the profile unchanged', async () => {

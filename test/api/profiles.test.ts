@@ -223,6 +223,8 @@ describe(`profiles (${BACKEND})`, () => {
     it('an id that is not a UUID is a 404 too', async () => {
       expectProblem(await profileOf(t, 'not-a-uuid'), 404, 'not_found');
       expectProblem(await profileOf(t, "'; drop table users; --"), 404, 'not_found');
+      // longer than any UUID: still the answer a missing user gets, not a validation error
+      expectProblem(await profileOf(t, `${ann.id}-${'0'.repeat(40)}`), 404, 'not_found');
     });
   });
 

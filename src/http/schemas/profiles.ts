@@ -29,7 +29,8 @@ export const ProfilePatchBody = Type.Object(
   { additionalProperties: false },
 );
 
-export const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
+/** Any text: an id that is not a UUID gets the 404 of a missing user (the router bounds its length). */
+export const UserIdParams = Type.Object({ id: Type.String() });
 
 export const ProfileSearchQuery = Type.Object(
   {

@@ -97,6 +97,15 @@ export async function processAvatar(input: Buffer, options: AvatarProcessingOpti
   if (!header.width || !header.height || header.width * header.height > maxPixels) {
     throw tooManyPixels(maxPixels);
   }
+  // Cover-cropping first scales the short side to the avatar's: a sliver (5000×10, a few hundred
+  // bytes) would be resized through more pixels than any bomb before the crop.
+  const coverScale = options.optimizedSize / Math.min(header.width, header.height);
+  if (header.width * header.height * coverScale * coverScale > maxPixels) {
+    throw new AppError('validation_failed', {
+      detail: 'The image is too narrow or too tall to make a square avatar of',
+      errors: [{ field: 'file', message: 'is too narrow or too tall for a square avatar' }],
+    });
+  }
 
   // One decode, one crop: both sizes show the same region.
   let square: { data: Buffer; info: OutputInfo };

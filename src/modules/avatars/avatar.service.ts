@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { KeyValueStore } from '../../adapters/kv/kv-store.js';
 import type { ObjectStorage } from '../../adapters/object-storage/object-storage.js';
 import type { Config } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
@@ -6,6 +8,12 @@ import type { Metrics } from '../../metrics.js';
 import type { AvatarKeys, ProfilesRepository } from '../../repositories/profiles.repository.js';
 import type { ProfilesService } from '../profiles/profiles.service.js';
 import { avatarObjectKey, CACHE_CONTROL_IMMUTABLE, processAvatar, type AvatarImage, type AvatarProcessingOptions } from './avatar-processor.js';
+
+/** One avatar change per user at a time (lease in the shared store): a crashed holder frees it after this. */
+const CHANGE_LEASE_MS = 30_000;
+/** how long a second change waits for the first before it is refused (409) */
+const CHANGE_WAIT_MS = 10_000;
+const CHANGE_RETRY_MS = 50;
 
 export interface AvatarUrls {
   avatar_url: string;
@@ -20,6 +28,8 @@ export interface AvatarUrls {
  *      written removed);
  *   3. point the profile at them (a database that fails: the new objects removed);
  *   4. delete the previous objects (a failure only leaves orphans for `tessera storage cleanup`).
+ * Steps 2–4 hold the user's change lease: with keys content-addressed, a concurrent upload could
+ * otherwise delete as "previous" the very objects another has just rewritten and is pointing at.
  */
 export class AvatarService {
   private readonly processing: AvatarProcessingOptions;
@@ -31,6 +41,7 @@ export class AvatarService {
     private readonly profiles: ProfilesService,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    private readonly kv: KeyValueStore,
   ) {
     const a = config.avatars;
     this.processing = { formats: a.formats, optimizedSize: a.optimizedSize, thumbnailSize: a.thumbnailSize, quality: a.quality };
@@ -53,6 +64,10 @@ export class AvatarService {
 
   /** Removes the avatar (204 even when there was none). */
   async remove(userId: string): Promise<void> {
+    await this.oneChangeAtATime(userId, () => this.removeNow(userId));
+  }
+
+  private async removeNow(userId: string): Promise<void> {
     const swapped = await this.profiles.applyChange(userId, () => this.repository.replaceAvatar(userId, null));
     if (!swapped) throw new AppError('not_found', { detail: 'No such user' });
     if (swapped.previous) {
@@ -75,7 +90,11 @@ export class AvatarService {
   }
 
   private async replaceWith(userId: string, upload: Buffer): Promise<AvatarUrls> {
-    const { optimized, thumbnail } = await this.process(upload);
+    const processed = await this.process(upload);
+    return this.oneChangeAtATime(userId, () => this.storeAndSwap(userId, processed));
+  }
+
+  private async storeAndSwap(userId: string, { optimized, thumbnail }: { optimized: AvatarImage; thumbnail: AvatarImage }): Promise<AvatarUrls> {
     const keys: AvatarKeys = {
       avatarKey: avatarObjectKey(userId, optimized.sha256, { size: this.processing.optimizedSize }),
       thumbnailKey: avatarObjectKey(userId, thumbnail.sha256, { size: this.processing.thumbnailSize }),
@@ -112,6 +131,31 @@ export class AvatarService {
     }
     await this.profiles.announce(userId);
     return { avatar_url: this.storage.publicUrl(keys.avatarKey), avatar_thumbnail_url: this.storage.publicUrl(keys.thumbnailKey) };
+  }
+
+  /** Runs `change` holding the user's avatar lease; waits a while for another holder, then 409. */
+  private async oneChangeAtATime<T>(userId: string, change: () => Promise<T>): Promise<T> {
+    const lease = `avatar-change:${userId}`;
+    const holder = randomUUID();
+    const giveUpAt = Date.now() + CHANGE_WAIT_MS;
+    for (;;) {
+      let acquired: boolean;
+      try {
+        acquired = await this.kv.setIfAbsent(lease, holder, CHANGE_LEASE_MS);
+      } catch (err) {
+        throw new AppError('kv_unavailable', { detail: 'The avatar cannot be changed right now', cause: err });
+      }
+      if (acquired) break;
+      if (Date.now() >= giveUpAt) throw new AppError('conflict', { detail: 'Another change of this avatar is in progress; try again' });
+      await new Promise((resolve) => setTimeout(resolve, CHANGE_RETRY_MS));
+    }
+    try {
+      return await change();
+    } finally {
+      // Only our own lease: one that expired and was taken over stays with its new holder.
+      const current = await this.kv.get(lease).catch(() => null);
+      if (current === holder) await this.kv.del(lease).catch((err: unknown) => this.logger.warn({ err, userId }, 'avatar lease not released; it expires by itself'));
+    }
   }
 
   private async process(upload: Buffer): Promise<{ optimized: AvatarImage; thumbnail: AvatarImage }> {

@@ -37,7 +37,7 @@ export function createProfilesModule(deps: ProfilesDependencies) {
   const cursorKeys = new CursorKeys(config.auth.secret, new MetaRepository(db));
   const profiles = new ProfilesService({ config, logger, profiles: repository, cache, storage, events, cursorKeys, invalidateUser: deps.invalidateUser });
   const preferences = new PreferencesService(config, new PreferencesRepository(db), profiles, events);
-  const avatars = new AvatarService(config, storage, repository, profiles, metrics, logger);
+  const avatars = new AvatarService(config, storage, repository, profiles, metrics, logger, kv);
   return { profiles, preferences, avatars, cursorKeys, repository };
 }
 
