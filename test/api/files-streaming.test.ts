@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,5 +91,37 @@ describe(`files: streamed uploads on a listening server (${BACKEND})`, () => {
     expect(metrics.body).toMatch(/^tessera_file_uploads_total\{outcome="aborted"\} [1-9]/m);
     // and the server still serves
     expect((await t.app.inject({ url: '/health' })).statusCode).toBe(200);
+  });
+
+  it('a 1 MB field name after the file (a text field or a second file) is 422, as before it, and stores nothing', async () => {
+    const user = await signedInUser(t);
+    for (const filename of ['', '; filename="b.txt"']) {
+      const boundary = `----tessera${Date.now()}`;
+      const request = httpRequest({
+        host: '127.0.0.1',
+        port,
+        method: 'POST',
+        path: '/api/v1/files',
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, ...bearer(user.accessToken) },
+      });
+      const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+        request.on('response', (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        });
+        request.on('error', reject);
+      });
+      // The file arrives first, on its own; the rest of the form only once the server is storing it.
+      request.write(`--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      request.end(`\r\n--${boundary}\r\nContent-Disposition: form-data; name="${'f'.repeat(1024 * 1024)}"${filename}\r\n\r\nworld\r\n--${boundary}--\r\n`);
+      const { status, body } = await answer;
+      expect(status, body).toBe(422);
+      expect(JSON.parse(body)).toMatchObject({ code: 'validation_failed' });
+    }
+    await until(async () => (await heldBy(user)) === 0);
+    expect(await rowsOf(user)).toBe(0);
+    expect(filesOnDisk(user)).toEqual([]);
   });
 });

@@ -227,6 +227,10 @@ describe(`files: upload, read, rename, delete (${BACKEND})`, () => {
     const unsatisfiable = await t.app.inject({ url, headers: { ...auth, range: 'bytes=999999999-' } });
     expectProblem(unsatisfiable, 416, 'range_not_satisfiable');
     expect(unsatisfiable.headers['content-range']).toBe('bytes */20');
+    // past the end too, however many digits it has
+    for (const range of ['bytes=99999999999999999999-', `bytes=${'9'.repeat(400)}-`]) {
+      expectProblem(await t.app.inject({ url, headers: { ...auth, range } }), 416, 'range_not_satisfiable');
+    }
 
     const garbage = await t.app.inject({ url, headers: { ...auth, range: 'bytes=9-2' } });
     expect(garbage.statusCode).toBe(200);

@@ -193,14 +193,11 @@ async function openUploadPart(request: FastifyRequest): Promise<{ part: Multipar
   } catch (err) {
     throw multipartProblem(err);
   }
-  // Busboy cuts an oversized part header (a 1 MB field name) short instead of refusing it.
-  const names = [...Object.keys(part?.fields ?? {}), part?.fieldname ?? ''];
-  if (names.some((name) => name.length > MAX_FIELD_NAME_LENGTH)) {
+  try {
+    assertFieldNames(part);
+  } catch (err) {
     part?.file.resume();
-    throw new AppError('validation_failed', {
-      detail: `Form field names are at most ${MAX_FIELD_NAME_LENGTH} characters`,
-      errors: [{ field: '(body)', message: 'has a field name that is too long' }],
-    });
+    throw err;
   }
   if (!part) throw fileFieldProblem('is required (multipart/form-data with one file)');
   if (part.fieldname !== 'file') {
@@ -218,8 +215,21 @@ async function openUploadPart(request: FastifyRequest): Promise<{ part: Multipar
       next.value.file.resume();
       throw fileFieldProblem('only one file may be sent');
     }
+    // The fields after the file, too (`fields` is the whole form's, filled as it is read).
+    assertFieldNames(part);
   };
   return { part, rest };
+}
+
+/** Busboy cuts an oversized part header (a 1 MB field name) short instead of refusing it. */
+function assertFieldNames(part: MultipartFile | undefined): void {
+  const names = [...Object.keys(part?.fields ?? {}), part?.fieldname ?? ''];
+  if (names.some((name) => name.length > MAX_FIELD_NAME_LENGTH)) {
+    throw new AppError('validation_failed', {
+      detail: `Form field names are at most ${MAX_FIELD_NAME_LENGTH} characters`,
+      errors: [{ field: '(body)', message: 'has a field name that is too long' }],
+    });
+  }
 }
 
 function fileFieldProblem(message: string): AppError {
