@@ -26,8 +26,9 @@ export function registerDiscoveryRoutes(app: FastifyInstance, container: Contain
 
 /** Under the API prefix: /auth (JSON), /auth/token|revoke|introspect (OAuth, form-encoded), /admin. */
 export async function registerAuthRoutes(api: FastifyInstance, container: Container): Promise<void> {
-  // Each in its own encapsulated scope: cookies for /auth, the form parser and RFC 6749 errors for OAuth.
+  // Each in its own encapsulated scope: cookies for /auth, the form parser and RFC 6749 errors for OAuth,
+  // JSON-only bodies for /auth and /admin.
   await api.register(async (scope) => authRoutes(scope, container));
   await api.register(async (scope) => oauthRoutes(scope, container));
-  adminRoutes(api, container);
+  await api.register(async (scope) => adminRoutes(scope, container));
 }

@@ -70,6 +70,30 @@ describe(`admin (${BACKEND})`, () => {
     expectProblem(await as(admin, 'POST', '/admin/users/not-a-uuid/lock'), 404, 'user_not_found');
   });
 
+  it('lock takes {minutes} (a whole number, bounded) or nothing; anything else is 422, never a 500 or a silent indefinite lock', async () => {
+    const user = await registerUser(t);
+    const url = `/admin/users/${user.id}/lock`;
+    for (const payload of [{ minutes: '5' }, { minutes: -1 }, { minutes: 1.5 }, { minutes: 1e308 }, { minutes: 99_999_999_999 }, { minutes: { a: 1 } }, { extra: 1 }, []]) {
+      expectProblem(await as(admin, 'POST', url, payload), 422, 'validation_failed');
+    }
+    expect((await as(admin, 'GET', `/admin/users?q=${encodeURIComponent(user.email)}`)).json()).toMatchObject({ items: [{ locked: false }] });
+    const timed = await as(admin, 'POST', url, { minutes: 5 });
+    expect(timed.statusCode, timed.body).toBe(200);
+    const until = Date.parse((timed.json() as { user: { locked_until: string } }).user.locked_until);
+    expect(Math.abs(until - (Date.now() + 5 * 60_000))).toBeLessThan(60_000);
+    const indefinite = await as(admin, 'POST', url, {});
+    expect(indefinite.json()).toMatchObject({ user: { locked: true, locked_until: '9999-12-31T00:00:00.000Z' } });
+  });
+
+  it('a text/plain body is 415 on the admin and auth JSON routes, not a string to validate', async () => {
+    const plain = (url: string, headers: Record<string, string> = {}) =>
+      t.app.inject({ method: 'POST', url: `/api/v1${url}`, headers: { ...headers, 'content-type': 'text/plain' }, payload: '{"name":"x","scopes":[]}' });
+    expectProblem(await plain('/admin/clients', bearer(admin.accessToken)), 415, 'unsupported_media_type');
+    for (const url of ['/auth/login', '/auth/register', '/auth/refresh', '/auth/password/forgot']) {
+      expectProblem(await plain(url), 415, 'unsupported_media_type');
+    }
+  });
+
   it('DELETE /admin/users/:id/sessions ends every session of the user', async () => {
     const user = await signedInUser(t);
     expect((await as(admin, 'DELETE', `/admin/users/${user.id}/sessions`)).statusCode).toBe(204);

@@ -253,6 +253,9 @@ describe(`files: upload, read, rename, delete (${BACKEND})`, () => {
     expectProblem(await t.app.inject({ method: 'PATCH', url: `/api/v1/files/${file.id}`, payload: { name: '' }, headers: bearer(alice.accessToken) }), 422, 'validation_failed');
     expectProblem(await t.app.inject({ method: 'PATCH', url: `/api/v1/files/${file.id}`, payload: { name: 'a', size: 1 }, headers: bearer(alice.accessToken) }), 422, 'validation_failed');
     expectProblem(await t.app.inject({ method: 'PATCH', url: `/api/v1/files/${file.id}`, payload: { name: 5 }, headers: bearer(alice.accessToken) }), 422, 'validation_failed');
+    // JSON only: a text/plain body is a 415, not a string to validate.
+    const plain = { ...bearer(alice.accessToken), 'content-type': 'text/plain' };
+    expectProblem(await t.app.inject({ method: 'PATCH', url: `/api/v1/files/${file.id}`, payload: '{"name":"x.txt"}', headers: plain }), 415, 'unsupported_media_type');
   });
 
   it('DELETE /files/:id: 204, the row then the object gone, usage given back, a security log entry and an event', async () => {

@@ -12,6 +12,7 @@ import {
   ClientsResponse,
   CreateClientBody,
   CreatedClientSchema,
+  LockUserBody,
   UserIdParams,
 } from '../schemas/admin.js';
 
@@ -23,6 +24,8 @@ const noContent = { 204: { type: 'null' } };
 export function adminRoutes(app: FastifyInstance, container: Container): void {
   const { admin, clients } = container.auth;
   const guarded = { onRequest: [app.requireAdmin] };
+  // JSON bodies only: a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
   const actor = (auth: Principal | null) => (auth?.kind === 'user' ? auth.userId : null);
 
   app.get<{ Querystring: Static<typeof AdminUsersQuery> }>(
@@ -39,13 +42,10 @@ export function adminRoutes(app: FastifyInstance, container: Container): void {
     },
   );
 
-  app.post<{ Params: Static<typeof UserIdParams>; Body: { minutes?: number } | null | undefined }>(
+  app.post<{ Params: Static<typeof UserIdParams>; Body: Static<typeof LockUserBody> | undefined }>(
     '/admin/users/:id/lock',
-    { schema: { tags, security, params: UserIdParams, response: { 200: AdminUserResponse } }, ...guarded },
-    async (request) => {
-      const minutes = typeof request.body?.minutes === 'number' && Number.isInteger(request.body.minutes) && request.body.minutes > 0 ? request.body.minutes : null;
-      return { user: await admin.lockUser(actor(request.auth), request.params.id, minutes, requestContext(request)) };
-    },
+    { schema: { tags, security, params: UserIdParams, body: LockUserBody, response: { 200: AdminUserResponse } }, ...guarded },
+    async (request) => ({ user: await admin.lockUser(actor(request.auth), request.params.id, request.body?.minutes ?? null, requestContext(request)) }),
   );
 
   app.post<{ Params: Static<typeof UserIdParams> }>(

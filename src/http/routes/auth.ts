@@ -51,6 +51,8 @@ export async function authRoutes(app: FastifyInstance, container: Container): Pr
   const { accounts, signIn, sessions, authenticator, audit } = container.auth;
   // Cookies are read only here: the refresh cookie is scoped to /api/v1/auth.
   await app.register(cookie, { hook: false });
+  // JSON bodies only: a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
 
   app.post<{ Body: Static<typeof RegisterBody> }>(
     '/auth/register',

@@ -27,6 +27,8 @@ const STREAM_HWM = 256 * 1024;
 export async function filesRoutes(app: FastifyInstance, container: Container): Promise<void> {
   const files = container.files.service;
   const apiPrefix = container.config.server.apiPrefix;
+  // JSON bodies (and the upload form) only: a text/plain body is a 415, not a string to validate.
+  app.removeContentTypeParser('text/plain');
 
   // One file per request, and little else: a byte past MAX_FILE_SIZE is how "too large" shows
   // (the inspector refuses it). headerSize (busboy's, untyped here) bounds a part's headers.

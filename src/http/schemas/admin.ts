@@ -25,6 +25,11 @@ export const AdminUsersQuery = Type.Object(
 
 export const AdminUsersResponse = Type.Object({ items: Type.Array(AdminUserSchema), next_cursor: NullableString() });
 export const AdminUserResponse = Type.Object({ user: AdminUserSchema });
+// `minutes` absent (or no body): locked until unlocked. Bounded so the end stays a storable date.
+export const LockUserBody = Type.Union([
+  Type.Object({ minutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 * 525_600, description: 'at most a century' })) }, { additionalProperties: false }),
+  Type.Null(),
+]);
 export const UserIdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 
 const ClientFields = {
