@@ -173,6 +173,10 @@ describe(`OAuth 2.0 endpoints (${BACKEND})`, () => {
     expect(await t.container.kv.get(revokedSessionKey(sid))).toBeNull();
     expect((await me(t, issued.access_token)).statusCode).toBe(401);
     expect(await introspect()).toEqual({ active: false });
+    // Introspection on its own notices the loss too (no guarded request reloads the list first).
+    await t.container.kv.del(revokedSessionKey(sid), RevocationList.LOADED_KEY);
+    expect(await introspect()).toEqual({ active: false });
+    expect(await t.container.kv.get(RevocationList.LOADED_KEY)).not.toBeNull();
     const audit = await t.container.database.db.selectFrom('audit_events').selectAll().where('event', '=', 'service_token.revoked').execute();
     expect(audit.map((e) => e.client_id)).toContain(svc.client_id);
   });

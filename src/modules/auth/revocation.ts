@@ -75,7 +75,14 @@ export class RevocationList {
 
   /** True when revoked. Throws when the store cannot answer: callers fail closed. */
   async isRevoked(claims: AccessClaims): Promise<boolean> {
-    const values = await this.kv.getMany(this.keysFor(claims));
-    return values.some((v) => v !== null);
+    const keys = [...this.keysFor(claims), LOADED_KEY];
+    let values = await this.kv.getMany(keys);
+    // As in the guard: a store that lost the list is reloaded before an absent entry is trusted.
+    if (values[keys.length - 1] === null) {
+      await this.reload();
+      values = await this.kv.getMany(keys);
+      if (values[keys.length - 1] === null) throw new Error('the revocation list is still not loaded');
+    }
+    return values.slice(0, -1).some((v) => v !== null);
   }
 }
