@@ -154,7 +154,14 @@ describe(`REQUIRE_EMAIL_VERIFICATION=true (${BACKEND})`, () => {
       expectProblem(await login(t, user), 403, 'email_not_verified');
       expectProblem(await login(t, { email: user.email, password: 'Wrong-password-1!' }), 401, 'invalid_credentials');
       await t.container.kv.del(`mail-throttle:verify:${user.id}`);
-      const resend = await t.app.inject({ method: 'POST', url: '/api/v1/auth/email/resend', payload: { email: user.email } });
+      const resendWith = (payload?: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/auth/email/resend', ...(payload === undefined ? {} : { payload: payload as object }) });
+      // Signed out, the body is {email} and nothing else.
+      for (const bad of [{ email: user.email, extra: 1 }, { email: 5 }, { email: [user.email] }, { email: 'x'.repeat(321) }]) {
+        expectProblem(await resendWith(bad), 422, 'validation_failed');
+      }
+      expectProblem(await resendWith({}), 422, 'validation_failed');
+      expectProblem(await resendWith(), 422, 'validation_failed');
+      const resend = await resendWith({ email: user.email });
       expect(resend.statusCode).toBe(202);
       const token = await linkToken(t, user.email, 'verify-email');
       expect((await t.app.inject({ method: 'POST', url: '/api/v1/auth/email/verify', payload: { token } })).statusCode).toBe(200);
