@@ -17,8 +17,9 @@ export const BIDI_CONTROLS = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 /** A UTF-16 surrogate without its pair: a JavaScript string can hold one, UTF-8 cannot. For `replace`. */
 export const LONE_SURROGATES = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
-const CONTROL_CHARACTER = /\p{Cc}/u;
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// Without the g flag, so that `test` keeps no position between calls.
+const CONTROL_CHARACTER = new RegExp(CONTROL_CHARACTERS.source, 'u');
+const LONE_SURROGATE = new RegExp(LONE_SURROGATES.source);
 
 export function hasControlCharacter(text: string): boolean {
   return CONTROL_CHARACTER.test(text);

@@ -195,11 +195,10 @@ async function openUploadPart(request: FastifyRequest): Promise<{ part: Multipar
   } catch (err) {
     throw multipartProblem(err);
   }
-  try {
-    assertFieldNames(part);
-  } catch (err) {
+  const namesProblem = fieldNameProblem(part);
+  if (namesProblem) {
     part?.file.resume();
-    throw err;
+    throw namesProblem;
   }
   if (!part) throw fileFieldProblem('is required (multipart/form-data with one file)');
   if (part.fieldname !== 'file') {
@@ -218,20 +217,20 @@ async function openUploadPart(request: FastifyRequest): Promise<{ part: Multipar
       throw fileFieldProblem('only one file may be sent');
     }
     // The fields after the file, too (`fields` is the whole form's, filled as it is read).
-    assertFieldNames(part);
+    const lateProblem = fieldNameProblem(part);
+    if (lateProblem) throw lateProblem;
   };
   return { part, rest };
 }
 
 /** Busboy cuts an oversized part header (a 1 MB field name) short instead of refusing it. */
-function assertFieldNames(part: MultipartFile | undefined): void {
+function fieldNameProblem(part: MultipartFile | undefined): AppError | null {
   const names = [...Object.keys(part?.fields ?? {}), part?.fieldname ?? ''];
-  if (names.some((name) => name.length > MAX_FIELD_NAME_LENGTH)) {
-    throw new AppError('validation_failed', {
-      detail: `Form field names are at most ${MAX_FIELD_NAME_LENGTH} characters`,
-      errors: [{ field: '(body)', message: 'has a field name that is too long' }],
-    });
-  }
+  if (!names.some((name) => name.length > MAX_FIELD_NAME_LENGTH)) return null;
+  return new AppError('validation_failed', {
+    detail: `Form field names are at most ${MAX_FIELD_NAME_LENGTH} characters`,
+    errors: [{ field: '(body)', message: 'has a field name that is too long' }],
+  });
 }
 
 function fileFieldProblem(message: string): AppError {
