@@ -28,6 +28,7 @@ describe('loadConfig', () => {
     expect(c.files).toMatchObject({ maxFileSizeMb: 100, allowedTypes: ['image/*', 'application/pdf', 'text/*'], userQuotaMb: 1024 });
     expect(c.rateLimit.profileUpdate).toMatchObject({ max: 60, windowMs: 60_000 });
     expect(c.rateLimit.avatarUpload).toMatchObject({ max: 10, windowMs: 3_600_000 });
+    expect(c.rateLimit.headers).toBe('near');
     expect(c.storage.provider).toBe('local');
     expect(Object.isFrozen(c.server)).toBe(true);
   });
@@ -95,10 +96,11 @@ describe('loadConfig', () => {
       TRUST_PROXY: 'somewhere',
       AVATAR_FORMATS: 'jpeg,gif',
       ALLOWED_FILE_TYPES: 'image/*,nonsense',
+      RATE_LIMIT_HEADERS: 'sometimes',
     });
     const names = problems.map((p) => p.split(':')[0]);
     expect(names).toEqual(
-      expect.arrayContaining(['PORT', 'RATE_LIMIT_LOGIN', 'MAX_LOGIN_ATTEMPTS', 'ENABLE_METRICS', 'ENVIRONMENT', 'DATABASE_URL', 'METRICS_ALLOW', 'TRUST_PROXY', 'AVATAR_FORMATS', 'ALLOWED_FILE_TYPES']),
+      expect.arrayContaining(['PORT', 'RATE_LIMIT_LOGIN', 'MAX_LOGIN_ATTEMPTS', 'ENABLE_METRICS', 'ENVIRONMENT', 'DATABASE_URL', 'METRICS_ALLOW', 'TRUST_PROXY', 'AVATAR_FORMATS', 'ALLOWED_FILE_TYPES', 'RATE_LIMIT_HEADERS']),
     );
     for (const p of problems) expect(p).not.toContain('\n');
   });

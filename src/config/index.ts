@@ -83,6 +83,8 @@ export interface Config {
   };
   rateLimit: {
     enabled: boolean;
+    /** which successful answers carry RateLimit-* (a 429 always does): `near` once half a window's quota is used */
+    headers: 'near' | 'always';
     login: RateRule;
     register: RateRule;
     refresh: RateRule;
@@ -266,6 +268,7 @@ export function readConfig(env: Env): { config: Readonly<Config>; names: Set<str
     },
     rateLimit: {
       enabled: r.bool('RATE_LIMIT_ENABLED', true),
+      headers: r.oneOf('RATE_LIMIT_HEADERS', ['near', 'always'] as const, 'near'),
       login: r.rate('RATE_LIMIT_LOGIN', preset.rateLimits.login),
       register: r.rate('RATE_LIMIT_REGISTER', preset.rateLimits.register),
       refresh: r.rate('RATE_LIMIT_REFRESH', preset.rateLimits.refresh),

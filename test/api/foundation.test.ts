@@ -437,9 +437,15 @@ describe(`rate limits (${BACKEND})`, () => {
     const ip = { remoteAddress: '198.51.100.7' };
     const first = await a.app.inject({ url: '/api/v1/probe', ...ip });
     expect(first.statusCode).toBe(200);
-    expect(first.headers['ratelimit-limit']).toBe('3');
-    expect(first.headers['ratelimit-remaining']).toBe('2');
-    expect((await b.app.inject({ url: '/api/v1/probe', ...ip })).statusCode).toBe(200);
+    // RATE_LIMIT_HEADERS=near (the default): well inside the limit an answer carries none …
+    expect(first.headers['ratelimit-limit']).toBeUndefined();
+    expect(first.headers['ratelimit-remaining']).toBeUndefined();
+    // … and once half of it is used, every answer does (counted across instances).
+    const second = await b.app.inject({ url: '/api/v1/probe', ...ip });
+    expect(second.statusCode).toBe(200);
+    expect(second.headers['ratelimit-limit']).toBe('3');
+    expect(second.headers['ratelimit-remaining']).toBe('1');
+    expect(second.headers['ratelimit-policy']).toBe('3;w=60');
     expect((await a.app.inject({ url: '/api/v1/probe', ...ip })).statusCode).toBe(200);
     const limited = await b.app.inject({ url: '/api/v1/probe', ...ip });
     const body = expectProblem(limited, 429, 'rate_limited');
@@ -450,6 +456,19 @@ describe(`rate limits (${BACKEND})`, () => {
     // Another client is not affected; health probes are never limited.
     expect((await a.app.inject({ url: '/api/v1/probe', remoteAddress: '198.51.100.8' })).statusCode).toBe(200);
     expect((await a.app.inject({ url: '/health', ...ip })).statusCode).toBe(200);
+  });
+
+  it('RATE_LIMIT_HEADERS=always: every counted answer carries RateLimit-*', async () => {
+    const t = await createTestApp({ ...probeRoutes, env: { RATE_LIMIT_API: '3/minute', RATE_LIMIT_HEADERS: 'always' } });
+    try {
+      const first = await t.app.inject({ url: '/api/v1/probe', remoteAddress: '198.51.100.9' });
+      expect(first.statusCode).toBe(200);
+      expect(first.headers['ratelimit-limit']).toBe('3');
+      expect(first.headers['ratelimit-remaining']).toBe('2');
+      expect(Number(first.headers['ratelimit-reset'])).toBeGreaterThan(0);
+    } finally {
+      await t.close();
+    }
   });
 
   it('X-Forwarded-For is not trusted by default: spoofing it does not escape the limit', async () => {

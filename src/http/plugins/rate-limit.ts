@@ -4,7 +4,10 @@ import type { Config, RateRule } from '../../config/index.js';
 import { AppError } from '../../errors/app-error.js';
 import type { Metrics } from '../../metrics.js';
 
-export type RateLimitName = Exclude<keyof Config['rateLimit'], 'enabled'>;
+export type RateLimitName = Exclude<keyof Config['rateLimit'], 'enabled' | 'headers'>;
+
+/** Which successful answers carry RateLimit-* (setting RATE_LIMIT_HEADERS); a 429 always does. */
+export type HeaderPolicy = Config['rateLimit']['headers'];
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -58,11 +61,21 @@ function writeHeaders(out: HeaderSink, rule: RateRule, count: number, resetSecon
 const resetSecondsOf = (hit: WindowHit) => Math.max(1, Math.ceil(hit.resetMs / 1000));
 
 /**
- * Decides a request's counted hits, one per limit in order: throws the 429 of the first limit
- * that is over, else writes the headers of the last (the most specific limit decides what the
- * client sees).
+ * Whether a successful answer shows this hit: always, or (`near`) once half the window's quota
+ * is used, which is when a client pacing itself needs to know. Well inside a limit the answer
+ * carries none: four headers on every answer cost each client and the server more than they
+ * tell (docs/performance.md), and the peers Tessera replaces send them only on a refusal.
  */
-export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit[], metrics: Metrics, out: HeaderSink): void {
+function shows(policy: HeaderPolicy, rule: RateRule, count: number): boolean {
+  return policy === 'always' || 2 * count >= rule.max;
+}
+
+/**
+ * Decides a request's counted hits, one per limit in order: throws the 429 of the first limit
+ * that is over (with its headers and Retry-After), else writes the headers of the most specific
+ * limit the policy shows (the last one, under `always`).
+ */
+export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit[], metrics: Metrics, out: HeaderSink, policy: HeaderPolicy): void {
   for (let i = 0; i < limits.length; i++) {
     const { name, rule } = limits[i]!;
     const hit = hits[i]!;
@@ -78,8 +91,11 @@ export function judgeHits(limits: readonly NamedRule[], hits: readonly WindowHit
       });
     }
   }
-  const last = limits.length - 1;
-  if (last >= 0) writeHeaders(out, limits[last]!.rule, hits[last]!.count, resetSecondsOf(hits[last]!));
+  for (let i = limits.length - 1; i >= 0; i--) {
+    const { rule } = limits[i]!;
+    const hit = hits[i]!;
+    if (shows(policy, rule, hit.count)) return writeHeaders(out, rule, hit.count, resetSecondsOf(hit));
+  }
 }
 
 /** The key a limit counts in, for one subject. */
@@ -88,12 +104,12 @@ export function rateLimitKey(name: string, subject: string): string {
 }
 
 /** For flows that count a hit on their own terms (the OAuth endpoints answer in RFC 6749 errors). */
-export function createRateLimiter(kv: KeyValueStore, metrics: Metrics, enabled: boolean): RateLimiter {
+export function createRateLimiter(kv: KeyValueStore, metrics: Metrics, settings: Pick<Config['rateLimit'], 'enabled' | 'headers'>): RateLimiter {
   return {
     async check(name, rule, subject, headersOut) {
-      if (!enabled) return;
+      if (!settings.enabled) return;
       const hit = await kv.hit(rateLimitKey(name, subject), rule.windowMs, rule.max);
-      judgeHits([{ name, rule }], [hit], metrics, headerRecord(headersOut ?? {}));
+      judgeHits([{ name, rule }], [hit], metrics, headerRecord(headersOut ?? {}), settings.headers);
     },
   };
 }

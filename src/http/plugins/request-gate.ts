@@ -43,7 +43,7 @@ export function registerRequestGate(app: FastifyInstance, container: Container, 
 
   function finish(request: FastifyRequest, reply: FastifyReply, principal: Principal | null, result: Exchange, limits: readonly NamedRule[], extra: readonly string[], mode: GuardMode | null): Promise<void> | undefined {
     request.auth = principal;
-    if (limits.length) judgeHits(limits, result.hits, metrics, reply);
+    if (limits.length) judgeHits(limits, result.hits, metrics, reply, config.rateLimit.headers);
     if (extra.length) {
       const offset = result.values.length - extra.length;
       request.prefetched = new Map(extra.map((key, i) => [key, result.values[offset + i] ?? null]));

@@ -117,7 +117,7 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err: unkno
 export async function oauthRoutes(app: FastifyInstance, container: Container): Promise<void> {
   const { config } = container;
   const { oauth, signIn, sessions } = container.auth;
-  const limiter = createRateLimiter(container.kv, container.metrics, config.rateLimit.enabled);
+  const limiter = createRateLimiter(container.kv, container.metrics, config.rateLimit);
 
   app.addContentTypeParser(FORM, { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => done(null, parseForm(body as string)));
   app.setErrorHandler((err, request, reply) => sendOAuthError(request, reply, err));
