@@ -194,6 +194,22 @@ describe(`profiles (${BACKEND})`, () => {
       await setPrivacy(t, carol.accessToken, { show_email: false, show_activity: true });
     });
 
+    it('one cached profile answers each viewer their own view, in any order (views are shared per cache entry)', async () => {
+      // Owner, stranger, anonymous, owner again: the owner's whole view, made and serialized
+      // once for the cached entry, must never be what the others get, nor theirs the owner's.
+      for (const token of [carol.accessToken, bob.accessToken, undefined, carol.accessToken, undefined, admin.accessToken]) {
+        const res = await profileOf(t, carol.id, token);
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        const sees = token === carol.accessToken || token === admin.accessToken;
+        if (sees) expect(res.json<Profile>().email).toBe(carol.email);
+        else expect(res.body).not.toContain(carol.email);
+      }
+      const own = await t.app.inject({ url: '/api/v1/users/me/profile', headers: { authorization: `Bearer ${carol.accessToken}` } });
+      expect(own.json<Profile>().email).toBe(carol.email);
+      expect(own.headers['content-type']).toBe('application/json; charset=utf-8');
+    });
+
     it('users: signed-in users only; anonymous gets the 404 of a missing user', async () => {
       await setPrivacy(t, carol.accessToken, { profile_visibility: 'users' });
       expectProblem(await profileOf(t, carol.id), 404, 'not_found');

@@ -1,8 +1,9 @@
 import multipart from '@fastify/multipart';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Static } from 'typebox';
 import type { Container } from '../../container.js';
 import { AppError } from '../../errors/app-error.js';
+import type { ProfileView } from '../../modules/profiles/privacy.js';
 import { readSingleFile, singleFileMultipartLimits } from '../file-upload.js';
 import { noStoreUnlessSet } from '../plugins/security.js';
 import {
@@ -28,6 +29,27 @@ function ownerId(request: FastifyRequest): string {
 }
 
 /**
+ * A profile answer. A shared view (frozen: the profile cache's, the same object for every
+ * reader of a hot profile) is serialized once, by the route's own response serializer, and its
+ * text sent as is; any other view goes through Fastify's serialization as usual. Both give the
+ * same bytes.
+ */
+function profileAnswer(reply: FastifyReply, view: ProfileView): ProfileView | string {
+  if (!Object.isFrozen(view)) return view;
+  let text = serializedViews.get(view);
+  if (text === undefined) serializedViews.set(view, (text = String(reply.serialize(view))));
+  reply.type(JSON_UTF8);
+  return text;
+}
+const serializedViews = new WeakMap<ProfileView, string>();
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
+/** A view now, or one to come: the answer either way (no promise when there is a view now). */
+function answer(reply: FastifyReply, view: ProfileView | Promise<ProfileView>): ProfileView | string | Promise<ProfileView | string> {
+  return view instanceof Promise ? view.then((v) => profileAnswer(reply, v)) : profileAnswer(reply, view);
+}
+
+/**
  * /users: profiles, preferences and avatars (SPEC "Profiles, preferences, privacy").
  * Privacy is decided in the profiles service; nothing here shapes what a viewer may see.
  * Profile answers are never stored by shared caches: they change with privacy at once.
@@ -47,8 +69,8 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
 
   app.get(
     '/users/me/profile',
-    { schema: { tags, security, response: { 200: ProfileSchema } }, config: { prefetch: (_request, userId) => (userId ? profiles.cacheKeys(userId) : []) }, ...signedIn },
-    (request) => profiles.ownProfile(ownerId(request), request.prefetched),
+    { schema: { tags, security, response: { 200: ProfileSchema } }, config: { prefetch: (_request, userId) => (userId ? profiles.cacheKeys(userId) : []) }, compress: false, ...signedIn },
+    (request, reply) => answer(reply, profiles.ownProfile(ownerId(request), request.prefetched)),
   );
 
   app.patch<{ Body: Static<typeof ProfilePatchBody> }>(
@@ -63,9 +85,10 @@ export async function profileRoutes(app: FastifyInstance, container: Container):
       schema: { tags, params: UserIdParams, response: { 200: ProfileSchema } },
       // Params are not validated yet at that point: cacheKeys reads nothing for a malformed id.
       config: { prefetch: (request) => profiles.cacheKeys((request.params as { id: string }).id) },
+      compress: false,
       ...anyone,
     },
-    (request) => profiles.profileOf(request.auth, request.params.id, request.prefetched),
+    (request, reply) => answer(reply, profiles.profileOf(request.auth, request.params.id, request.prefetched)),
   );
 
   app.get<{ Querystring: Static<typeof ProfileSearchQuery> }>(

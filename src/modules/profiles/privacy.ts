@@ -70,9 +70,25 @@ export function adminWouldSeeMore(viewer: Viewer, record: Pick<ProfileRecord, 'i
   return p.profile_visibility === 'private' || !p.show_email || !p.show_activity;
 }
 
+/** The two views a shared (frozen) record can have: the whole profile, and what others may see. */
+const sharedViews = new WeakMap<ProfileRecord, { whole?: Readonly<ProfileView>; shown?: Readonly<ProfileView> }>();
+
+/**
+ * The profile as `viewer` may see it, or null when they may not see it at all. A frozen record
+ * (the profile cache's copies, shared by every reader) has its views made once and frozen too,
+ * so a hot profile's answer is the same object every time (routes/profiles.ts serializes it once).
+ */
 export function profileFor(viewer: Viewer, record: ProfileRecord): ProfileView | null {
   const everything = seesEverything(viewer, record.id);
   if (!everything && !visibilitiesVisibleTo(viewer).includes(record.privacy.profile_visibility)) return null;
+  if (!Object.isFrozen(record)) return viewOf(record, everything);
+  let views = sharedViews.get(record);
+  if (!views) sharedViews.set(record, (views = {}));
+  if (everything) return (views.whole ??= Object.freeze(viewOf(record, true)));
+  return (views.shown ??= Object.freeze(viewOf(record, false)));
+}
+
+function viewOf(record: ProfileRecord, everything: boolean): ProfileView {
   const view: ProfileView = {
     id: record.id,
     display_name: record.display_name,
