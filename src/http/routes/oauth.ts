@@ -105,6 +105,8 @@ function sendOAuthError(request: FastifyRequest, reply: FastifyReply, err: unkno
   const mapped = appError ? GRANT_ERRORS[appError.code] : fastifyError?.validation ? 'invalid_request' : undefined;
   if (mapped) return reply.code(appError?.status === 413 ? 413 : 400).send({ error: mapped, error_description: appError?.title ?? 'The request is malformed' });
   const status = appError?.status ?? fastifyError?.statusCode ?? 500;
+  // A form over its limit keeps SPEC's 413 (with an RFC 6749 body); any other client error is 400.
+  if (status === 413) return reply.code(413).send({ error: 'invalid_request', error_description: 'The request body is too large' });
   if (status >= 400 && status < 500) return reply.code(400).send({ error: 'invalid_request', error_description: appError?.title ?? 'The request is malformed' });
   const unavailable = status === 503;
   request.log[unavailable ? 'warn' : 'error']({ err }, 'oauth endpoint failed');
