@@ -100,6 +100,11 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
       invalidateUser: (userId) => auth.userCache.invalidate(userId),
     });
 
+    // A profile shows the sign-in and activity times too (with show_activity).
+    auth.sessions.onUserActivity((userId) =>
+      profiles.profiles.activityChanged(userId).catch((err: unknown) => logger.warn({ err, userId }, 'profile cache not invalidated after a sign-in; it expires within PROFILE_CACHE_TTL')),
+    );
+
     const files = createFilesModule({
       config,
       logger,

@@ -24,6 +24,11 @@ export interface RefreshTokenFamily {
   clientId: string | null;
 }
 
+export interface RotatedRefreshToken extends RefreshTokenFamily {
+  /** the rotation moved the user's last_active_at (at most once a minute) */
+  touchedUser: boolean;
+}
+
 export interface PresentedRefreshToken extends RefreshTokenFamily {
   rotatedAt: Date | null;
   expiresAt: Date;
@@ -70,12 +75,12 @@ export class SessionsRepository {
   /**
    * Rotation in one atomic statement: marks the presented token used (only if it is unused,
    * unexpired and its session live), inserts its successor, touches the session and the user's
-   * last_active_at. No row: the token was not claimable (unknown, expired, already rotated, or
+   * last_active_at (`touchedUser`: whether that moved). No row: the token was not claimable (unknown, expired, already rotated, or
    * its session revoked). Prepared on PostgreSQL: planning this statement cost more CPU than
    * running it.
    */
-  async rotate(presentedHash: string, successorHash: string, touch: SessionTouch): Promise<RefreshTokenFamily | undefined> {
-    const { rows } = await sql<RefreshTokenFamily>`
+  async rotate(presentedHash: string, successorHash: string, touch: SessionTouch): Promise<RotatedRefreshToken | undefined> {
+    const { rows } = await sql<RotatedRefreshToken>`
       with claimed as (
         update refresh_tokens rt set rotated_at = now()
         from sessions s
@@ -94,8 +99,10 @@ export class SessionsRepository {
         -- row lock shared by all of a person's sessions) on every rotation.
         update users set last_active_at = now() where id = (select "userId" from claimed)
           and (last_active_at is null or last_active_at < now() - interval '1 minute')
+        returning id
       )
-      select "tokenId", "sessionId", "userId", scope, "clientId" from claimed${prepared('rotate_refresh_token')}`.execute(this.db);
+      select "tokenId", "sessionId", "userId", scope, "clientId", exists (select from active) as "touchedUser"
+      from claimed${prepared('rotate_refresh_token')}`.execute(this.db);
     return rows[0];
   }
 

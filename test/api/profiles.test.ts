@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DomainEvent } from '../../src/modules/events/domain-events.js';
-import { bearer, expectProblem, makeAdmin, signedInUser, type SignedIn } from '../helpers/auth.js';
+import { bearer, expectProblem, makeAdmin, signedInUser, signIn, type SignedIn } from '../helpers/auth.js';
 import { BACKEND } from '../helpers/services.js';
 import { createTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -254,6 +254,28 @@ describe(`profiles (${BACKEND})`, () => {
       // …until a change through the API, which any read sees at once.
       await patchProfile(t, dana.accessToken, { display_name: 'Dana Fresh' });
       expect((await profileOf(t, dana.id)).json<Profile>()).toMatchObject({ display_name: 'Dana Fresh', bio: 'changed in SQL' });
+    });
+
+    it('a sign-in, and a refresh that moves last_active_at, are seen at once though the profile was cached', async () => {
+      const fay = await signedInUser(t, { displayName: 'Fay' });
+      const times = async () => {
+        const profile = (await profileOf(t, fay.id)).json<Profile>();
+        return [profile.last_login_at, profile.last_active_at];
+      };
+      const before = await times(); // cached from here on
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await signIn(t, fay);
+      const signedIn = await times();
+      expect(signedIn[0]).not.toBe(before[0]);
+      expect(new Date(signedIn[0]!).getTime()).toBeGreaterThan(new Date(before[0]!).getTime());
+      // A refresh moves last_active_at when it is over a minute old (set back behind the cache's back).
+      await t.container.database.db.updateTable('users').set({ last_active_at: new Date(Date.now() - 5 * 60_000) }).where('id', '=', fay.id).execute();
+      expect(await times()).toEqual(signedIn); // still the cached copy
+      const refreshed = await t.app.inject({ method: 'POST', url: '/api/v1/auth/refresh', payload: { refresh_token: fay.refreshToken } });
+      expect(refreshed.statusCode, refreshed.body).toBe(200);
+      const [, activeAt] = await times();
+      expect(activeAt).not.toBe(signedIn[1]);
+      expect(new Date(activeAt!).getTime()).toBeGreaterThan(Date.now() - 60_000);
     });
 
     it('a privacy change is in force on the very next request, with the profile cached', async () => {

@@ -47,6 +47,23 @@ export class SessionsService {
     private readonly events: DomainEvents | null,
   ) {}
 
+  private readonly activityListeners: ((userId: string) => Promise<void>)[] = [];
+
+  /**
+   * `listener` is told, after the write, of every user whose last_login_at or last_active_at a
+   * sign-in or a refresh has moved: a cache that shows those times (the cached profile) drops
+   * its copy before the answer goes out, instead of showing the old times until it expires.
+   * A listener handles its own failures (the sign-in has happened; the copy expires anyway).
+   */
+  onUserActivity(listener: (userId: string) => Promise<void>): void {
+    this.activityListeners.push(listener);
+  }
+
+  /** A write has moved the user's sign-in or activity time (sign-in.service.ts calls it too). */
+  async userActive(userId: string): Promise<void> {
+    await Promise.all(this.activityListeners.map((listener) => listener(userId)));
+  }
+
   /** The realtime channel tells the session's clients at once (sockets close; the web app signs out). */
   private async announce(sessions: { id: string; user_id: string }[]): Promise<void> {
     if (!this.events) return;
@@ -93,8 +110,11 @@ export class SessionsService {
       { at: new Date(), rehash },
       this.audit.entry('login.succeeded', event, context),
     );
+    const dropped = this.userActive(userId);
     this.audit.log('login.succeeded', event, context);
-    return this.pair(userId, sessionId, scope, clientId, refreshToken, 'password');
+    const pair = await this.pair(userId, sessionId, scope, clientId, refreshToken, 'password');
+    await dropped;
+    return pair;
   }
 
   /**
@@ -108,6 +128,7 @@ export class SessionsService {
     const touch = { ip: context.ip, userAgent: context.userAgent?.slice(0, 512) ?? null, expiresAt: this.refreshExpiry() };
     const rotated = await this.sessions.rotate(presentedHash, hashOpaqueToken(successor), touch);
     if (rotated) {
+      if (rotated.touchedUser) await this.userActive(rotated.userId);
       if (rotated.clientId !== null && rotated.clientId !== clientId) {
         // Issued to a confidential client and presented by someone else: refuse (it is already rotated, so the family is spent).
         await this.revoke(rotated.sessionId, 'refresh_token_client_mismatch');

@@ -83,6 +83,7 @@ export class SignInService {
     if (scope.some((s) => !allowed.includes(s))) {
       // The password was right: failures reset as for any sign-in, though no session starts.
       await this.users.recordSuccessfulLogin(user.id, rehash);
+      await this.sessions.userActive(user.id);
       throw new AppError('invalid_scope', { detail: `Allowed scopes: ${allowed.join(' ')}` });
     }
     // The session, its refresh token, the sign-in bookkeeping and login.succeeded: one statement.

@@ -163,6 +163,15 @@ export class ProfilesService {
     await this.deps.events.publish({ type: 'profile.updated', userId, data });
   }
 
+  /**
+   * A sign-in or a refresh moved the user's last_login_at / last_active_at: a new version token
+   * makes every cached copy stale, without waiting for the other instances (a copy they hold
+   * for at most REDIS_NEAR_CACHE_MS shows the previous times; nothing about visibility changed).
+   */
+  async activityChanged(userId: string): Promise<void> {
+    if (this.deps.cache.enabled) await this.deps.cache.invalidate(userId, { beforeChange: true });
+  }
+
   /** Drops the cached profile (another module changed a user: e-mail, deletion…). */
   async invalidate(userId: string): Promise<void> {
     await this.deps.cache.invalidate(userId);
