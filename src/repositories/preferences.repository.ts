@@ -19,11 +19,14 @@ export class PreferencesRepository {
   }
 
   /**
-   * One atomic statement: a new row takes `initial` with `patch` over it; an existing row takes
-   * the patch, its JSON objects merged member by member (`||`), so two PATCHes at once both land.
-   * Undefined when the user does not exist.
+   * One atomic statement: a new row takes the patch, with `initial` for the theme and language it
+   * does not set; an existing row takes the patch, its JSON objects merged member by member
+   * (`||`), so two PATCHes at once both land. The JSON objects hold only the members a person
+   * has set: the others are read as the DEFAULT_* settings of the day (a first PATCH of the
+   * theme does not freeze today's privacy defaults into the row). Undefined when the user does
+   * not exist.
    */
-  async merge(userId: string, initial: Required<PreferencesWrite>, patch: PreferencesWrite): Promise<PreferencesRow | undefined> {
+  async merge(userId: string, initial: Pick<Required<PreferencesWrite>, 'theme' | 'language'>, patch: PreferencesWrite): Promise<PreferencesRow | undefined> {
     const notifications = JSON.stringify(patch.notifications ?? {});
     const privacy = JSON.stringify(patch.privacy ?? {});
     try {
@@ -33,8 +36,8 @@ export class PreferencesRepository {
           user_id: userId,
           theme: patch.theme ?? initial.theme,
           language: patch.language ?? initial.language,
-          notifications: JSON.stringify({ ...initial.notifications, ...patch.notifications }),
-          privacy: JSON.stringify({ ...initial.privacy, ...patch.privacy }),
+          notifications,
+          privacy,
         })
         .onConflict((oc) =>
           oc.column('user_id').doUpdateSet({

@@ -463,6 +463,28 @@ describe(`profile settings (${BACKEND})`, () => {
     }
   });
 
+  it('a user who set only some preferences keeps following the DEFAULT_* settings for the rest', async () => {
+    const noCache = { ...ENV, PROFILE_CACHE_TTL: '0' };
+    const a = await createTestApp({ env: noCache });
+    let b: TestApp | undefined;
+    try {
+      const u = await signedInUser(a, { displayName: 'Themed' });
+      // The first PATCH (the row is created) sets the theme and one privacy member only.
+      expect((await patchPreferences(a, u.accessToken, { theme: 'dark', privacy: { show_email: true } })).statusCode).toBe(200);
+      expect((await profileOf(a, u.id)).statusCode).toBe(200); // public: the default here
+      // The operator changes the defaults (another instance, the same database).
+      b = await createTestApp({ sameStoresAs: a, env: { ...noCache, DEFAULT_PROFILE_VISIBILITY: 'private', DEFAULT_SHOW_ACTIVITY: 'false' } });
+      const prefs = (await b.app.inject({ url: '/api/v1/users/me/preferences', headers: bearer(u.accessToken) })).json();
+      expect(prefs).toMatchObject({ theme: 'dark', privacy: { profile_visibility: 'private', show_email: true, show_activity: false } });
+      expectProblem(await profileOf(b, u.id), 404, 'not_found');
+      const own = (await b.app.inject({ url: '/api/v1/users/me/profile', headers: bearer(u.accessToken) })).json<Profile>();
+      expect(own.email).toBe(u.email);
+    } finally {
+      await b?.close();
+      await a.close();
+    }
+  });
+
   it('PROFILE_UPDATE_RATE_LIMIT counts profile and preference updates per user: 429 with Retry-After', async () => {
     const t = await createTestApp({ env: { ...ENV, RATE_LIMIT_ENABLED: 'true', PROFILE_UPDATE_RATE_LIMIT: '2', RATE_LIMIT_REGISTER: '100/minute', RATE_LIMIT_LOGIN: '100/minute' } });
     try {
