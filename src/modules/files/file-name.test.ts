@@ -17,10 +17,20 @@ describe('sanitizeFileName', () => {
     expect(sanitizeFileName('..\\..\\')).toBe('unnamed');
   });
 
+  it('drops the zero-width space and word joiner, keeps the joiners words and emoji need', () => {
+    expect(sanitizeFileName('in\u200bvoice\u2060.pdf')).toBe('invoice.pdf');
+    expect(sanitizeFileName('\u200b.pdf')).toBe('.pdf');
+    expect(sanitizeFileName('\u200b\u200b')).toBe('unnamed');
+    expect(sanitizeFileName('می\u200cخواهم.txt')).toBe('می\u200cخواهم.txt');
+    expect(sanitizeFileName('👨\u200d👩\u200d👧.png')).toBe('👨\u200d👩\u200d👧.png');
+  });
+
   it('never returns a Windows device name', () => {
     expect(sanitizeFileName('CON')).toBe('_CON');
     expect(sanitizeFileName('nul')).toBe('_nul');
     expect(sanitizeFileName('con.txt')).toBe('_con.txt');
+    expect(sanitizeFileName('con .txt')).toBe('_con .txt');
+    expect(sanitizeFileName('AUX  .tar.gz')).toBe('_AUX .tar.gz');
     expect(sanitizeFileName('COM1.log')).toBe('_COM1.log');
     expect(sanitizeFileName('LPT9')).toBe('_LPT9');
     expect(sanitizeFileName('console.txt')).toBe('console.txt');

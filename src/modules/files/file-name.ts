@@ -4,13 +4,16 @@ import { BIDI_CONTROLS, CONTROL_CHARACTERS, LONE_SURROGATES } from '../../text/c
 export const MAX_FILE_NAME_BYTES = 255;
 
 // Besides the controls and bidi controls (tab, CR and LF become spaces first): the BOM /
-// zero-width no-break space and the line and paragraph separators.
-const INVISIBLE = /[\ufeff\u2028\u2029]/g;
+// zero-width no-break space, the zero-width space and word joiner (which make two names that
+// look the same differ), and the line and paragraph separators. The zero-width joiner and
+// non-joiner stay: emoji sequences and Persian or Indic words need them.
+const INVISIBLE = /[\ufeff\u200b\u2060\u2028\u2029]/g;
 // Characters Windows refuses in names: a download saved there must not be renamed or fail.
 const WINDOWS_FORBIDDEN = /[<>:"|?*]/g;
 // CON, PRN, AUX, NUL, COM1-9, LPT1-9 (and the superscript digits Windows also reserves),
-// with or without an extension: "con.txt" is reserved too.
-const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\.|$)/i;
+// with or without an extension: "con.txt" is reserved too, and so is "con .txt" (Windows
+// drops the spaces before the dot).
+const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]) *(\.|$)/i;
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
 /**
