@@ -57,6 +57,8 @@ export interface KeyValueStore {
   /** read and delete in one step: what single-use tickets need */
   take(key: string): Promise<string | null>;
   del(...keys: string[]): Promise<void>;
+  /** deletes the key only while it holds `value`, in one atomic step (a lease released by its holder only); true when deleted */
+  delIfEquals(key: string, value: string): Promise<boolean>;
   /**
    * counts a hit in a fixed window that starts with the first hit (atomic); with `limit`, a
    * store shared by instances may lease quota in blocks (leases.ts)

@@ -83,6 +83,12 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return value;
   }
 
+  async delIfEquals(key: string, value: string) {
+    if (this.read(key) !== value) return false;
+    this.entries.delete(key);
+    return true;
+  }
+
   async del(...keys: string[]) {
     for (const k of keys) {
       this.entries.delete(k);

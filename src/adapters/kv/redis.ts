@@ -49,10 +49,17 @@ redis.call('PUBLISH', ARGV[1], ARGV[2])
 return 1
 `;
 
+// KEYS[1] = the key; ARGV[1] = the value it must hold to be deleted.
+const DEL_IF_EQUALS_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+`;
+
 type RedisWithScripts = Redis & {
   tesseraExchange(numKeys: number, ...args: (string | number)[]): Promise<(number | string | null)[]>;
   tesseraNearSet(key: string, channel: string, announced: string, value: string, px: number): Promise<number>;
   tesseraNearDel(numKeys: number, ...args: string[]): Promise<number>;
+  tesseraDelIfEquals(key: string, value: string): Promise<number>;
 };
 
 export interface RedisStoreOptions {
@@ -89,6 +96,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.client.defineCommand('tesseraExchange', { lua: EXCHANGE_SCRIPT });
     this.client.defineCommand('tesseraNearSet', { lua: NEAR_SET_SCRIPT, numberOfKeys: 1 });
     this.client.defineCommand('tesseraNearDel', { lua: NEAR_DEL_SCRIPT });
+    this.client.defineCommand('tesseraDelIfEquals', { lua: DEL_IF_EQUALS_SCRIPT, numberOfKeys: 1 });
     this.client.on('error', () => undefined); // reconnects by itself; readiness reports it
     const near = options.nearCache;
     this.near = near && near.windowMs > 0 ? new NearCache(near) : null;
@@ -248,6 +256,12 @@ export class RedisKeyValueStore implements KeyValueStore {
       await this.client.tesseraNearDel(near.length, ...near, this.options.keyPrefix + INVALIDATIONS, near.join('\n'));
       await this.announced(near);
     }
+  }
+
+  async delIfEquals(key: string, value: string) {
+    const deleted = (await this.client.tesseraDelIfEquals(key, value)) === 1;
+    if (deleted && this.announces(key)) await this.announce([key]);
+    return deleted;
   }
 
   /** Announces a change written by a command that cannot announce it itself. */

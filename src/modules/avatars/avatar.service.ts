@@ -153,8 +153,7 @@ export class AvatarService {
       return await change();
     } finally {
       // Only our own lease: one that expired and was taken over stays with its new holder.
-      const current = await this.kv.get(lease).catch(() => null);
-      if (current === holder) await this.kv.del(lease).catch((err: unknown) => this.logger.warn({ err, userId }, 'avatar lease not released; it expires by itself'));
+      await this.kv.delIfEquals(lease, holder).catch((err: unknown) => this.logger.warn({ err, userId }, 'avatar lease not released; it expires by itself'));
     }
   }
 

@@ -48,6 +48,6 @@ export class ConnectionSlots {
   }
 
   async release(slot: ConnectionSlot): Promise<void> {
-    if ((await this.kv.get(slot.key)) === slot.holder) await this.kv.del(slot.key);
+    await this.kv.delIfEquals(slot.key, slot.holder);
   }
 }
