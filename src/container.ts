@@ -102,7 +102,7 @@ export async function buildContainer(config: Readonly<Config>, overrides: Contai
 
     // A profile shows the sign-in and activity times too (with show_activity).
     auth.sessions.onUserActivity((userId) =>
-      profiles.profiles.activityChanged(userId).catch((err: unknown) => logger.warn({ err, userId }, 'profile cache not invalidated after a sign-in; it expires within PROFILE_CACHE_TTL')),
+      profiles.profiles.activityChanged(userId).catch((err: unknown) => logger.warn({ err, userId }, 'profile cache not invalidated after a sign-in or refresh; it expires within PROFILE_CACHE_TTL')),
     );
 
     const files = createFilesModule({
