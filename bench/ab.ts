@@ -4,17 +4,20 @@
  * between them (A B, then B A, …), and each round's ratio is taken while both shared the
  * moment. Prints CPU µs per request (the server process, all threads) and the median ratios.
  *
- *   node --import tsx bench/ab.ts --a /path/to/other/checkout [--b .] [--what me|health|public|own]
+ *   node --import tsx bench/ab.ts --a /path/to/other/checkout [--b .] [--what me|health|public|own|login]
  *                                 [--backend embedded|postgres] [--seconds 2] [--rounds 8]
  *                                 [--a-node-args "--flag …"] [--b-node-args "…"] [--env NAME=VALUE …]
  *
  * The same checkout for both, with different Node flags, measures a flag: `--a . --b-node-args …`.
+ * `login` (POST /auth/login, 4 connections) measures what a sign-in costs beyond its hash: with
+ * `--env ARGON2_MEMORY_KIB=1024 --env ARGON2_ITERATIONS=1` the hash is a small share, so a change
+ * to the rest shows instead of drowning in the VM's noise on a 19 MiB hash.
  *
  * A checkout for A: `git worktree add /tmp/a <commit> && cd /tmp/a && ln -s "$OLDPWD/node_modules" && npm run build`.
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { interleavedRounds } from './load.js';
+import { interleavedRounds, type RoundSide } from './load.js';
 import { median } from './measure.js';
 import { userWithPublicProfile } from './profiles.js';
 import { benchStores, removeDir, ROOT, startTessera, stopChild } from './servers.js';
@@ -58,14 +61,22 @@ async function start(root: string, name: 'A' | 'B') {
   const { url, pid, child, dataDir } = await startTessera(env, undefined, { root, nodeArgs });
   const user = await userWithPublicProfile(url);
   const auth = { authorization: `Bearer ${user.accessToken}` };
-  const request = {
+  const requests: Record<string, Omit<RoundSide, 'name' | 'url' | 'pid'> & { path: string }> = {
     me: { path: '/api/v1/auth/me', headers: auth },
     health: { path: '/health', headers: {} },
     public: { path: `/api/v1/users/${user.id}/profile`, headers: {} },
     own: { path: '/api/v1/users/me/profile', headers: auth },
-  }[values.what as 'me' | 'health' | 'public' | 'own'];
-  if (!request) throw new Error(`--what: me, health, public or own`);
-  return { name, url: url + request.path, headers: request.headers, pid, child, dataDir, stores };
+    login: {
+      path: '/api/v1/auth/login',
+      headers: { 'content-type': 'application/json' },
+      method: 'POST',
+      body: JSON.stringify({ email: user.email, password: user.password }),
+      connections: 4,
+    },
+  };
+  const request = requests[values.what];
+  if (!request) throw new Error(`--what: me, health, public, own or login`);
+  return { name, ...request, url: url + request.path, pid, child, dataDir, stores };
 }
 
 const servers = [await start(path.resolve(values.a), 'A'), await start(path.resolve(values.b), 'B')] as const;

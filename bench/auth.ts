@@ -34,13 +34,14 @@ export async function signIn(baseUrl: string, email: string, password: string): 
   return { email, password, accessToken: String(body.access_token), refreshToken: String(body.refresh_token) };
 }
 
-export async function startBareArgon2(password: string): Promise<Running> {
+/** `env`: ARGON2_MEMORY_KIB, ARGON2_ITERATIONS and ARGON2_PARALLELISM, when not Tessera's defaults. */
+export async function startBareArgon2(password: string, env: Record<string, string> = {}): Promise<Running> {
   const port = await freePort();
   const child = fork(path.join(ROOT, 'bench/bare-argon2.ts'), [], {
     execArgv: ['--import', 'tsx'],
     // One hash at a time per core, as Tessera's ARGON2_THREADS default: on 2 vCPUs libuv's default
     // pool of 4 made the yardstick itself up to 9 % slower (four pairs, 0–9 %: each hash time-sliced with three others).
-    env: { PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(availableParallelism()) },
+    env: { ...env, PATH: process.env.PATH ?? '', BARE_PORT: String(port), BARE_PASSWORD: password, UV_THREADPOOL_SIZE: process.env.UV_THREADPOOL_SIZE ?? String(availableParallelism()) },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
   await new Promise<void>((resolve, reject) => {

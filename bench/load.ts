@@ -87,11 +87,15 @@ export async function compare(ours: string, bare: string, req: LoadRequest, bare
   return { ours: medianRun(a), bare: medianRun(b), ratio, ratios, oursNon2xx };
 }
 
-/** One server in `interleavedRounds`: its URL (and request headers) and the process whose CPU is counted. */
+/** One server in `interleavedRounds`: its URL (and request) and the process whose CPU is counted. */
 export interface RoundSide {
   name: string;
   url: string;
   headers?: Record<string, string>;
+  method?: 'GET' | 'POST';
+  body?: string;
+  /** concurrent connections (10) */
+  connections?: number;
   pid: number;
 }
 
@@ -108,7 +112,14 @@ export async function interleavedRounds(sides: readonly RoundSide[], rounds: num
     for (const k of order) {
       const side = sides[k]!;
       const cpu0 = cpuMs(side.pid);
-      const r = await autocannon({ url: side.url, headers: side.headers ?? {}, connections: 10, duration: i === 0 ? 1 : seconds });
+      const r = await autocannon({
+        url: side.url,
+        method: side.method ?? 'GET',
+        headers: side.headers ?? {},
+        ...(side.body !== undefined ? { body: side.body } : {}),
+        connections: side.connections ?? 10,
+        duration: i === 0 ? 1 : seconds,
+      });
       if (r.non2xx) console.log(`${side.name}: ${r.non2xx} non-2xx answers`);
       if (i === 0) continue; // warm-up
       runs[k]!.rps.push(r.requests.average);
