@@ -1,7 +1,7 @@
 import autocannon from 'autocannon';
 import { fork } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { compare, load } from './load.js';
@@ -76,19 +76,28 @@ export const LOGIN_WARM_SECONDS = 20;
  * LOGIN_WARM_SECONDS of logins (the yardstick 3 s), and the figure is the median of four
  * adjacent pairs of `seconds` each: the steady state of a server under sustained login load.
  */
-export async function loginVsHash(baseUrl: string, seconds: number) {
+export async function loginVsHash(baseUrl: string, seconds: number, options: { statements?: { databaseUrl?: string } } = {}) {
   const account = await signUp(baseUrl);
-  const bare = await startBareArgon2(account.password);
+  // statements: the yardstick also runs the sign-in's two statements (bench/bare-argon2.ts), on
+  // Tessera's PostgreSQL database when given its URL, else on an embedded database of its own.
+  const dataDir = options.statements && !options.statements.databaseUrl ? mkdtempSync(path.join(tmpdir(), 'tessera-bare-argon2-')) : null;
+  const statements = options.statements
+    ? { BARE_STATEMENTS: '1', ...(options.statements.databaseUrl ? { BARE_DATABASE_URL: options.statements.databaseUrl, BARE_EMAIL: account.email } : { BARE_DATA_DIR: dataDir! }) }
+    : {};
+  const bare = await startBareArgon2(account.password, statements);
   try {
     const body = JSON.stringify({ email: account.email, password: account.password });
     const login = { path: '/api/v1/auth/login', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body };
     const hashOnly = { path: '/bare', method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ password: account.password }) };
+    const probe = await fetch(`${bare.url}/bare`, { method: 'POST', headers: hashOnly.headers, body: hashOnly.body });
+    if (probe.status !== 200) throw new Error(`the login yardstick answered ${probe.status}: ${await probe.text()}`);
     const coldOurs = await load(baseUrl, login, seconds, 4);
     const coldBare = await load(bare.url, hashOnly, seconds, 4);
     const warm = await compare(baseUrl, bare.url, login, hashOnly, seconds, { connections: 4, pairs: 4, each: seconds, warm: { ours: LOGIN_WARM_SECONDS, bare: 3 } });
     return { ...warm, cold: { ours: coldOurs, bare: coldBare, ratio: coldOurs.rps / coldBare.rps } };
   } finally {
     await bare.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   }
 }
 

@@ -103,6 +103,13 @@ async function benchBackend(backend: 'embedded' | 'postgres') {
       const spread = `pairs ${fmt(r.ratios[0]!, 2)}–${fmt(r.ratios.at(-1)!, 2)}×`;
       const cold = `first ${seconds} s of a fresh server: ${fmt(r.cold.ours.rps)} against ${fmt(r.cold.bare.rps)}/s, ${fmt(r.cold.ratio, 2)}×`;
       row([backend, `POST /api/v1/auth/login vs argon2id verify alone (same parameters), after ${LOGIN_WARM_SECONDS} s of logins`, `${fmt(r.ours.rps)} req/s`, `${fmt(r.bare.rps)} hash/s`, `${fmt(r.ratio, 2)}×`, r.ratio >= 0.9 ? '≥ 0.9 ✓' : '< 0.9 ✗', `median of 4 adjacent pairs (${spread}); p99 ${r.ours.p99} ms vs ${r.bare.p99} ms; ${cold}${r.oursNon2xx || r.cold.ours.non2xx ? `; ${r.oursNon2xx + r.cold.ours.non2xx} non-2xx!` : ''}`]);
+      {
+        // What Tessera costs beyond the hash and the database work every sign-in needs (no goal:
+        // it shows how much of the row above the two statements take on this machine).
+        const d = await loginVsHash(tessera.url, seconds, { statements: { ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}) } });
+        const dSpread = `pairs ${fmt(d.ratios[0]!, 2)}–${fmt(d.ratios.at(-1)!, 2)}×`;
+        row([backend, `POST /api/v1/auth/login vs argon2id verify + the sign-in's two statements (Tessera's repositories, ${backend === 'postgres' ? 'on the same PostgreSQL' : 'on an embedded database of its own'}), after ${LOGIN_WARM_SECONDS} s of logins`, `${fmt(d.ours.rps)} req/s`, `${fmt(d.bare.rps)} req/s`, `${fmt(d.ratio, 2)}×`, '', `median of 4 adjacent pairs (${dSpread}); p99 ${d.ours.p99} ms vs ${d.bare.p99} ms${d.oursNon2xx ? `; ${d.oursNon2xx} non-2xx!` : ''}`]);
+      }
     }
     if (!values.only || 'refresh'.includes(values.only)) {
       const r = await refreshRotations(tessera, seconds, backend === 'postgres');
