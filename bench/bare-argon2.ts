@@ -11,13 +11,14 @@
  * BARE_DATA_DIR, with one account holding the hash below. Against it the ratio shows what
  * Tessera costs beyond the hash and its database.
  */
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
 import Fastify from 'fastify';
 import type { Kysely } from 'kysely';
 import { loadConfig } from '../src/config/index.js';
 import { openDatabase, type DatabaseHandle } from '../src/db/database.js';
 import { migrateUp } from '../src/db/migrator.js';
+import { hashOpaqueToken, newOpaqueToken } from '../src/modules/auth/opaque-tokens.js';
 import { SessionsRepository } from '../src/repositories/sessions.repository.js';
 import { UsersRepository } from '../src/repositories/users.repository.js';
 
@@ -31,9 +32,9 @@ const stored = await hash(password, {
 
 let database: DatabaseHandle | null = null;
 let email = process.env.BARE_EMAIL ?? '';
+const url = process.env.BARE_DATABASE_URL;
+const config = loadConfig({ DATA_DIR: process.env.BARE_DATA_DIR ?? '', ...(url ? { DATABASE_URL: url } : {}) });
 if (process.env.BARE_STATEMENTS) {
-  const url = process.env.BARE_DATABASE_URL;
-  const config = loadConfig({ DATA_DIR: process.env.BARE_DATA_DIR ?? '', ...(url ? { DATABASE_URL: url } : {}) });
   database = await openDatabase(config);
   if (!url) {
     await migrateUp(database.db as unknown as Kysely<unknown>);
@@ -55,7 +56,7 @@ app.post('/bare', async (request, reply) => {
   const ok = user !== undefined && (await verify(user.password_hash, body.password ?? ''));
   if (!ok || !user) return reply.code(401).send({ ok });
   const ip = request.ip;
-  const userAgent = request.headers['user-agent'] ?? null;
+  const userAgent = request.headers['user-agent']?.slice(0, 512) ?? null;
   const id = randomUUID();
   await sessions.createAtSignIn(
     {
@@ -65,8 +66,9 @@ app.post('/bare', async (request, reply) => {
       scope: 'user',
       ip,
       userAgent,
-      refreshTokenHash: createHash('sha256').update(randomBytes(32)).digest('base64url'),
-      expiresAt: new Date(Date.now() + 30 * 86_400_000),
+      // As sessions.service.ts makes them: a new opaque token, stored as its hash.
+      refreshTokenHash: hashOpaqueToken(newOpaqueToken()),
+      expiresAt: new Date(Date.now() + config.auth.refreshTokenDays * 86_400_000),
     },
     { at: new Date(), rehash: null },
     { event: 'login.succeeded', userId: user.id, clientId: null, details: { session_id: id }, ip, userAgent },

@@ -48,8 +48,10 @@ function cpu(pid: number): { main: number; others: number; postgres: number; red
   for (const p of fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
     try {
       const comm = fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim();
-      if (comm === 'postgres') postgres += ms(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
-      else if (comm === 'redis-server') redis += ms(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+      if (comm !== 'postgres' && comm !== 'redis-server') continue;
+      const t = ms(fs.readFileSync(`/proc/${p}/stat`, 'utf8'));
+      if (comm === 'postgres') postgres += t;
+      else redis += t;
     } catch {
       // gone
     }
